@@ -1,0 +1,129 @@
+"""Account rules: patient accounts, set-password links, sign-in checks.
+
+Functions flush and never commit; the route or command commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from accounts import passwords
+from accounts.models import PasswordLink, User
+from core import clock, outbox
+from core.extensions import db
+
+
+class LinkInvalid(Exception):
+    """The set-password link is unknown, used or expired."""
+
+
+def find_by_email(email: str) -> User | None:
+    """The account whose login is ``email`` (already normalised), or None."""
+    return db.session.scalar(select(User).where(User.email == email.lower()))
+
+
+def get_or_create_patient(email: str, product_line: str, language: str) -> tuple[User, bool]:
+    """The patient account for ``email``, created if missing; ``(user, created)``.
+
+    Safe when two requests create the same email at once: the loser re-reads the
+    winner's row.
+    """
+    user = find_by_email(email)
+    if user is not None:
+        return user, False
+    user = User(email=email.lower(), role="patient", product_line=product_line,
+                language=language, created_at=clock.now(), session_version=1)
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        existing = find_by_email(email)
+        if existing is None:
+            raise
+        return existing, False
+    return user, True
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_password_link(user: User) -> str:
+    """Create a single-use set-password link for ``user``; returns the URL."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    hours = current_app.config["SET_PASSWORD_LINK_HOURS"]
+    db.session.add(PasswordLink(user_id=user.id, token_hash=_token_hash(token),
+                                created_at=now, expires_at=now + timedelta(hours=hours)))
+    db.session.flush()
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return base + url_for("accounts.set_password", token=token)
+
+
+def link_user(token: str) -> User:
+    """The account a still-valid link belongs to; raises :class:`LinkInvalid`."""
+    link = db.session.scalar(
+        select(PasswordLink).where(PasswordLink.token_hash == _token_hash(token))
+    )
+    if link is None or link.used_at is not None or link.expires_at <= clock.now():
+        raise LinkInvalid
+    user = db.session.get(User, link.user_id)
+    if user is None:
+        raise LinkInvalid
+    return user
+
+
+def set_password_with_link(token: str, password: str) -> User:
+    """Use the link once to set ``password``; raises LinkInvalid or PasswordRuleError.
+
+    Marks the link used atomically, so two submissions cannot both use it, and ends
+    other sessions of the account.
+    """
+    user = link_user(token)
+    passwords.check_rules(password, user.email)
+    now = clock.now()
+    result = db.session.execute(
+        update(PasswordLink)
+        .where(PasswordLink.token_hash == _token_hash(token), PasswordLink.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if result.rowcount != 1:
+        raise LinkInvalid
+    user.password_hash = passwords.hash_password(password)
+    user.password_changed_at = now
+    user.session_version += 1
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The account if ``email`` and ``password`` match; None otherwise, same work either way."""
+    user = find_by_email(email.strip().lower()) if email else None
+    ok = passwords.verify(user.password_hash if user else None, password)
+    return user if ok and user is not None else None
+
+
+def send_password_link(user: User) -> None:
+    """Queue an email with a fresh set-password link, in the user's language."""
+    url = issue_password_link(user)
+    hours = current_app.config["SET_PASSWORD_LINK_HOURS"]
+    with force_locale(user.language):
+        subject = _("Set your Personal Doctor password")
+        ctx = {"user": user, "url": url, "hours": hours}
+        outbox.enqueue(user.email, subject, render_template("email/set_password.txt", **ctx),
+                       render_template("email/set_password.html", **ctx), user.language)
+
+
+def request_password_link(email: str) -> None:
+    """Send a link if the account exists; say nothing either way."""
+    user = find_by_email(email)
+    if user is not None:
+        send_password_link(user)

@@ -1,0 +1,24 @@
+"""Activation codes are never stored in clear: a keyed hash (HMAC-SHA256)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app
+
+
+def normalise_code(code: str) -> str:
+    """Codes are typed from a card: ignore case, spaces and hyphens."""
+    return "".join(ch for ch in code.upper() if ch not in " -\t")
+
+
+def hash_code(code: str) -> str:
+    """HMAC-SHA256 (hex) of the normalised code with ``ACTIVATION_CODE_KEY``."""
+    key = current_app.config["ACTIVATION_CODE_KEY"].encode()
+    return hmac.new(key, normalise_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def code_matches(code: str, stored_hash: str) -> bool:
+    """Constant-time comparison of ``code`` against a stored hash."""
+    return hmac.compare_digest(hash_code(code), stored_hash)

@@ -1,0 +1,81 @@
+"""Activation pages: the form and its confirmation."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, g, redirect, render_template, session, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from activation import bp, coverage, services, unit
+from activation.appendix import filename, render
+from activation.errors import ActivationRefused
+from activation.forms import ActivationForm
+from activation.models import Activation
+from core import clock
+from core.extensions import db, limiter
+
+
+def _ip_limit() -> str:
+    return current_app.config["RATELIMIT_ACTIVATION"]
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@limiter.limit(_ip_limit, methods=["POST"])
+def activate() -> str | Response | tuple[str, int, dict[str, str]]:
+    """Show the activation form; on a valid submission activate and confirm."""
+    form = ActivationForm()
+    if not form.validate_on_submit():
+        return render_template("activation/activate.html", form=form,
+                               consent_version=current_app.config["CONSENT_VERSION"])
+    req = services.ActivationRequest(
+        policy_number=form.policy_number.data, activation_code=form.activation_code.data,
+        iin=form.iin.data, full_name=form.full_name.data, email=form.email.data,
+        consent=bool(form.consent.data),
+    )
+    try:
+        result = unit.attempt(req)
+    except ActivationRefused as exc:
+        for field, messages in exc.errors.items():
+            getattr(form, field).errors = list(messages)
+        page = render_template("activation/activate.html", form=form, refusal=exc,
+                               consent_version=current_app.config["CONSENT_VERSION"])
+        return page, exc.status, unit.retry_headers(exc)
+    session["activated"] = result.activation.id
+    session["account_created"] = result.account_created
+    return redirect(url_for("activation.done"))
+
+
+@bp.get("/activate/done")
+def done() -> str | Response:
+    """The confirmation of the activation just made in this browser session."""
+    activation_id = session.get("activated")
+    activation = db.session.get(Activation, activation_id) if activation_id else None
+    if activation is None:
+        return redirect(url_for("activation.activate"))
+    return render_template("activation/done.html", a=activation,
+                           current_email=activation.account.email,
+                           created=session.get("account_created", False))
+
+
+@bp.get("/account")
+@login_required
+def account() -> str:
+    """The patient's policies with their status, days left and Appendix 1."""
+    today = clock.today()
+    rows = []
+    for a in services.policies_of(current_user):
+        status = coverage.status_on(a.coverage_starts_on, a.coverage_ends_on, today)
+        days_left = (a.coverage_ends_on - today).days + 1 if status != "expired" else 0
+        rows.append({"a": a, "status": status, "days_left": days_left})
+    return render_template("activation/account.html", rows=rows)
+
+
+@bp.get("/account/policies/<number>/appendix-1.pdf")
+@login_required
+def appendix(number: str) -> Response:
+    """Download Appendix 1 of one of the account's own policies."""
+    a = services.activation_of(current_user, number)
+    if a is None:
+        abort(404)
+    return Response(render(a, g.locale), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{filename(a)}"'})

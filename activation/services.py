@@ -1,0 +1,275 @@
+"""Activation of a policy: the insurer's memo as code.
+
+:func:`activate` validates, checks the code, applies the account and coverage rules,
+records the activation and queues the emails. It flushes and never commits; the
+caller commits on success, rolls back on refusal, except :class:`WrongCredentials`,
+whose failure counter must be committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+from accounts import services as accounts
+from accounts.models import User
+from activation import coverage, rules
+from activation.codes import code_matches, hash_code
+from activation.errors import (
+    AlreadyActivated,
+    Conflict,
+    DeadlinePassed,
+    FieldRefused,
+    InvalidFields,
+    Locked,
+    WrongCredentials,
+)
+from activation.models import Activation, Insured, Policy
+from core import clock, outbox
+from core.extensions import db
+
+_DUMMY_HASH = "0" * 64
+MAX_NUMBER = 40
+MAX_CODE = 64
+
+
+@dataclass(frozen=True)
+class ActivationRequest:
+    policy_number: Any
+    activation_code: Any
+    iin: Any
+    full_name: Any
+    email: Any
+    consent: Any
+
+
+@dataclass(frozen=True)
+class Valid:
+    policy_number: str
+    activation_code: str
+    iin: rules.Iin
+    full_name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class ActivationResult:
+    activation: Activation
+    account: User
+    account_created: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        a = self.activation
+        return {
+            "policy_number": a.policy.number,
+            "product": a.product,
+            "insured": {
+                "full_name": a.insured.full_name,
+                "birth_date": a.insured.birth_date.isoformat(),
+                "sex": a.insured.sex,
+            },
+            "activated_on": a.activated_on.isoformat(),
+            "coverage_starts_on": a.coverage_starts_on.isoformat(),
+            "coverage_ends_on": a.coverage_ends_on.isoformat(),
+            "account": {"email": self.account.email, "created": self.account_created},
+        }
+
+
+def validate(req: ActivationRequest, today: date) -> Valid:
+    """Check every field's form; raises :class:`InvalidFields` listing all problems."""
+    errors: dict[str, list[str]] = {}
+    number = req.policy_number.strip() if isinstance(req.policy_number, str) else ""
+    if not number:
+        errors["policy_number"] = [_("Enter the policy number.")]
+    elif len(number) > MAX_NUMBER or not number.isascii() or not number.isprintable():
+        errors["policy_number"] = [_("The policy number is incorrect.")]
+    code = req.activation_code.strip() if isinstance(req.activation_code, str) else ""
+    if not code:
+        errors["activation_code"] = [_("Enter the activation code.")]
+    elif len(code) > MAX_CODE or not code.isascii() or not code.isprintable():
+        errors["activation_code"] = [_("The policy number or activation code is incorrect.")]
+    values: dict[str, Any] = {}
+    for field, parse in (
+        ("iin", lambda v: rules.parse_iin(v, today)),
+        ("full_name", rules.parse_full_name),
+        ("email", rules.parse_email),
+    ):
+        try:
+            values[field] = parse(getattr(req, field))
+        except rules.RuleError as exc:
+            errors[field] = [str(exc)]
+    if req.consent is not True:
+        errors["consent"] = [_("Consent to the processing of personal data is required.")]
+    if errors:
+        raise InvalidFields(errors)
+    return Valid(number, code, values["iin"], values["full_name"], values["email"])
+
+
+def _register_wrong_code(policy: Policy, now: datetime) -> None:
+    """Count a wrong code atomically; the 5th within a round locks the number."""
+    cfg = current_app.config
+    limit = cfg["ACTIVATION_MAX_WRONG_CODES"]
+    count = db.session.execute(
+        update(Policy).where(Policy.id == policy.id)
+        .values(failed_attempts=Policy.failed_attempts + 1)
+        .returning(Policy.failed_attempts)
+    ).scalar_one()
+    if count >= limit:
+        db.session.execute(
+            update(Policy)
+            .where(Policy.id == policy.id, Policy.failed_attempts >= limit)
+            .values(failed_attempts=Policy.failed_attempts - limit,
+                    locked_until=now + timedelta(minutes=cfg["ACTIVATION_LOCK_MINUTES"]))
+        )
+
+
+def _check_code(number: str, code: str, now: datetime) -> Policy:
+    """The policy if number and code match; the same answer and work otherwise."""
+    policy = db.session.scalar(select(Policy).where(Policy.number == number))
+    if policy is not None and policy.locked_until is not None and policy.locked_until > now:
+        raise Locked(int((policy.locked_until - now).total_seconds()) + 1)
+    ok = code_matches(code, policy.code_hash if policy else _DUMMY_HASH)
+    if policy is None or not ok:
+        if policy is not None:
+            _register_wrong_code(policy, now)
+        raise WrongCredentials
+    if policy.failed_attempts:
+        policy.failed_attempts = 0
+    return policy
+
+
+def _current_end(iin: str, product: str, account_id: int | None, on: date) -> date | None:
+    if account_id is None:
+        return None
+    return db.session.scalar(
+        select(func.max(Activation.coverage_ends_on))
+        .join(Insured, Activation.insured_id == Insured.id)
+        .where(Insured.iin == iin, Activation.product == product,
+               Activation.account_id == account_id, Activation.coverage_ends_on >= on)
+    )
+
+
+def _covered_elsewhere(iin: str, product: str, account_id: int | None, on: date) -> str | None:
+    """The email of another account covering this person for this product, if any."""
+    query = (
+        select(User.email)
+        .join(Activation, Activation.account_id == User.id)
+        .join(Insured, Activation.insured_id == Insured.id)
+        .where(Insured.iin == iin, Activation.product == product,
+               Activation.coverage_ends_on >= on)
+    )
+    if account_id is not None:
+        query = query.where(User.id != account_id)
+    return db.session.scalar(query.limit(1))
+
+
+def _check_person(policy: Policy, valid: Valid, today: date) -> None:
+    if policy.expected_iin and policy.expected_iin != valid.iin.value:
+        raise FieldRefused("iin", _("This policy was issued for another person: the IIN does "
+                                    "not match the insurer's records."))
+    age = coverage.age_on(valid.iin.birth_date, today)
+    if policy.product == "personal_doctor" and age < 18:
+        raise FieldRefused("iin", _("«Personal Doctor» covers adults (18 or over). For a "
+                                    "child, use a «Child Doctor» policy."))
+    if policy.product == "child_doctor" and age >= 18:
+        raise FieldRefused("iin", _("«Child Doctor» covers children under 18. For an adult, "
+                                    "use a «Personal Doctor» policy."))
+
+
+def activate(req: ActivationRequest, *, client_ip: str | None, locale: str) -> ActivationResult:
+    """Activate a policy once; raises an :class:`ActivationRefused` subclass otherwise."""
+    now = clock.now()
+    today = clock.local(now).date()
+    valid = validate(req, today)
+    policy = _check_code(valid.policy_number, valid.activation_code, now)
+    if policy.activated_at is not None:
+        raise AlreadyActivated
+    if policy.activate_by is not None and today > policy.activate_by:
+        raise DeadlinePassed(format_date(policy.activate_by, "long"))
+    _check_person(policy, valid, today)
+
+    user = accounts.find_by_email(valid.email)
+    if user is not None and (user.role != "patient" or user.product_line != policy.product):
+        raise Conflict(_("This email is already used for another product. Each product needs "
+                         "its own email: please use a different address."),
+                       {"email": [_("Use a different email for this product.")]})
+    other = _covered_elsewhere(valid.iin.value, policy.product, user.id if user else None, today)
+    if other is not None:
+        raise Conflict(_("This person is already covered by this product in another account. "
+                         "Please sign in there: %(email)s.", email=rules.mask_email(other)))
+
+    claimed = db.session.execute(
+        update(Policy).where(Policy.id == policy.id, Policy.activated_at.is_(None))
+        .values(activated_at=now)
+    )
+    if claimed.rowcount != 1:
+        raise AlreadyActivated
+
+    user, created = accounts.get_or_create_patient(valid.email, policy.product, locale)
+    insured = db.session.scalar(
+        select(Insured).where(Insured.account_id == user.id, Insured.iin == valid.iin.value)
+    )
+    if insured is None:
+        insured = Insured(account_id=user.id, iin=valid.iin.value, full_name=valid.full_name,
+                          birth_date=valid.iin.birth_date, sex=valid.iin.sex)
+        db.session.add(insured)
+        db.session.flush()
+    else:
+        insured.full_name = valid.full_name
+    cov = coverage.coverage_for(today, _current_end(valid.iin.value, policy.product, user.id,
+                                                    today))
+    activation = Activation(
+        policy=policy, insured=insured, account_id=user.id, product=policy.product,
+        activated_at=now, activated_on=today, coverage_starts_on=cov.starts_on,
+        coverage_ends_on=cov.ends_on, consent_version=current_app.config["CONSENT_VERSION"],
+        consent_given_at=now, client_ip=client_ip, locale=locale,
+    )
+    db.session.add(activation)
+    db.session.flush()
+    _queue_emails(activation, user, created)
+    return ActivationResult(activation, user, created)
+
+
+def _queue_emails(activation: Activation, user: User, created: bool) -> None:
+    lang = user.language
+    ctx = {"a": activation, "user": user, "created": created,
+           "price": current_app.config["SELF_PAY_PRICE_KZT"],
+           "phone": current_app.config["CONTACT_CENTRE_PHONE"]}
+    with force_locale(lang):
+        subject = _("Policy %(number)s is activated", number=activation.policy.number)
+        outbox.enqueue(
+            user.email, subject, render_template("email/activation.txt", **ctx),
+            render_template("email/activation.html", **ctx), lang,
+            attachments=[{"kind": "appendix1", "ref": str(activation.id)}],
+        )
+        if not created:
+            subject = _("Policy %(number)s added to your account", number=activation.policy.number)
+            outbox.enqueue(user.email, subject, render_template("email/policy_added.txt", **ctx),
+                           render_template("email/policy_added.html", **ctx), lang)
+    if created:
+        accounts.send_password_link(user)
+
+
+def policies_of(user: User) -> list[Activation]:
+    """The account's activations, newest coverage first."""
+    return list(db.session.scalars(
+        select(Activation).where(Activation.account_id == user.id)
+        .order_by(Activation.coverage_starts_on.desc())
+    ))
+
+
+def activation_of(user: User, number: str) -> Activation | None:
+    """The account's activation of policy ``number``, or None if it is not theirs."""
+    return db.session.scalar(
+        select(Activation).join(Policy).where(Activation.account_id == user.id,
+                                              Policy.number == number)
+    )
+
+
+__all__ = ["ActivationRequest", "ActivationResult", "activate", "hash_code", "policies_of"]

@@ -1,0 +1,91 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g
+from flask_babel import format_date, format_datetime, get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from core import config, i18n, problems, security
+from core.db import render_item, tune_sqlite
+from core.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, error handlers, commands."""
+    root = _repo_root()
+    app = Flask(
+        __name__.split(".")[0],
+        instance_relative_config=True,
+        template_folder=str(root / "templates"),
+        static_folder=str(root / "static"),
+        instance_path=os.environ.get("INSTANCE_PATH") or str(root / "instance"),
+    )
+    config.load(app, overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(level=logging.INFO)
+
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1
+        )
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(root / "migrations"), compare_type=True,
+                    render_item=render_item)
+    mail.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale,
+                   timezone_selector=lambda: app.config["TIMEZONE"])
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+    with app.app_context():
+        tune_sqlite(db.engine)
+
+    security.init_app(app)
+    problems.init_app(app)
+
+    import accounts
+    import activation
+    import consult
+    from core import api
+
+    app.register_blueprint(i18n.bp)
+    app.register_blueprint(api.bp)
+    for domain in (activation, accounts, consult):
+        domain.init_app(app)
+    api.finish(app)
+    if app.config["DEMO"]:
+        from core import devmail
+
+        app.register_blueprint(devmail.bp)
+
+    from core import cli
+
+    cli.init_app(app)
+
+    @app.context_processor
+    def _globals() -> dict[str, Any]:
+        return {
+            "languages": i18n.LANGUAGE_NAMES,
+            "current_locale": str(i18n.select_locale()),
+            "demo_mode": app.config["DEMO"],
+            "format_date": format_date,
+            "format_datetime": format_datetime,
+            "get_locale": get_locale,
+        }
+
+    @app.before_request
+    def _locale() -> None:
+        g.locale = i18n.select_locale()
+
+    return app
+
+
+def _repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent

@@ -1,0 +1,78 @@
+"""``flask serve``: the single-machine server (web app plus the mail outbox sender)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(serve)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--demo", is_flag=True,
+              help="Embedded demo: SQLite in instance/, demo policies, dev mailbox.")
+@with_appcontext
+def serve(host: str, port: int, demo: bool) -> None:
+    """Run the web app and the outbox sender in one process."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if demo and not app.config["DEMO"]:
+        raise click.UsageError("--demo needs the app built in demo mode: run it as "
+                               "`flask serve --demo` from the repository root")
+    if not os.environ.get("BASE_URL"):
+        app.config["BASE_URL"] = f"http://{host}:{port}"
+    _prepare(app)
+    run_server(app, host, port)
+
+
+def demo_requested(argv: list[str]) -> bool:
+    """True when the command line is ``flask ... serve ... --demo``."""
+    return "serve" in argv and "--demo" in argv
+
+
+def _prepare(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    os.makedirs(app.instance_path, exist_ok=True)
+    upgrade()
+    url = app.config["BASE_URL"]
+    click.echo(f"Personal Doctor is running at {url}")
+    if app.config["DEMO"]:
+        from core.demo import DEMO_PEOPLE, ensure_demo_policies
+        from core.extensions import db
+
+        policies = ensure_demo_policies()
+        db.session.commit()
+        click.echo(f"Demo mode: database {app.config['SQLALCHEMY_DATABASE_URI']}")
+        click.echo(f"Mail is not sent: read it at {url}/dev/mailbox/")
+        click.echo(f"Activate a policy at {url}/activate with one of these:")
+        click.echo(f"  {'policy number':<18} {'activation code':<16} product")
+        for number, code, product in policies:
+            click.echo(f"  {number:<18} {code:<16} {product}")
+        click.echo("Sample insured people (IIN, name):")
+        for product, (iin, name) in DEMO_PEOPLE.items():
+            click.echo(f"  {product}: {iin}  {name}")
+        click.echo("Demo logins: none until you activate; the account's email is its login "
+                   "and the set-password link arrives in the dev mailbox.")
+    elif not app.config.get("MAIL_SERVER"):
+        click.echo("Warning: MAIL_SERVER is not set; mail stays in the outbox.", err=True)
+
+
+def run_server(app: Flask, host: str, port: int) -> None:
+    """Serve ``app`` with the outbox sender running beside it until interrupted."""
+    from werkzeug.serving import run_simple
+
+    from core.outbox import OutboxSender
+
+    sender = OutboxSender(app)
+    sender.start()
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        sender.stop()

@@ -1,0 +1,143 @@
+"""Configuration from the environment (and ``instance/config.py``).
+
+Every setting read here is documented in the README. Outside demo and test mode the
+application refuses to start without ``SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ENV_SETTINGS = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "BASE_URL",
+    "TIMEZONE",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER",
+    "REDIS_URL",
+    "ACTIVATION_CODE_KEY",
+    "PROXY_FIX_X_FOR",
+    "INSURER_NAME",
+    "CONTACT_CENTRE_PHONE",
+    "SELF_PAY_PRICE_KZT",
+    "RATELIMIT_ACTIVATION",
+    "RATELIMIT_LOGIN",
+)
+
+_BOOL = {"MAIL_USE_TLS", "MAIL_USE_SSL", "DEMO", "TESTING"}
+_INT = {"MAIL_PORT", "PROXY_FIX_X_FOR", "SELF_PAY_PRICE_KZT"}
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unusable; the message says which setting and why."""
+
+
+def _coerce(key: str, value: str) -> Any:
+    if key in _BOOL:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    if key in _INT:
+        try:
+            return int(value)
+        except ValueError as exc:
+            raise ConfigError(f"{key} must be an integer, got {value!r}") from exc
+    return value
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """Settings used when neither the environment nor the caller gives one."""
+    db_file = Path(instance_path) / "personal_doctor.sqlite"
+    return {
+        "DEMO": False,
+        "TESTING": False,
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
+        "BASE_URL": "http://127.0.0.1:5000",
+        "TIMEZONE": "Asia/Almaty",
+        "MAIL_SERVER": None,
+        "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,
+        "MAIL_USE_SSL": False,
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_DEFAULT_SENDER": "Personal Doctor <no-reply@personal-doctor.kz>",
+        "REDIS_URL": None,
+        "PROXY_FIX_X_FOR": 0,
+        "INSURER_NAME": "Insurance company (set INSURER_NAME)",
+        "CONTACT_CENTRE_PHONE": "+7 727 000 00 00",
+        "SELF_PAY_PRICE_KZT": 5000,
+        "RATELIMIT_ACTIVATION": "30 per minute;300 per hour",
+        "RATELIMIT_LOGIN": "20 per minute;200 per hour",
+        "BABEL_DEFAULT_LOCALE": "ru",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent.parent / "translations"),
+        "LANGUAGES": ("ru", "kk", "en"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+        "SET_PASSWORD_LINK_HOURS": 72,
+        "ACTIVATION_MAX_WRONG_CODES": 5,
+        "ACTIVATION_LOCK_MINUTES": 15,
+        "CONSENT_VERSION": "2026-11-01",
+        "OUTBOX_POLL_SECONDS": 1.0,
+        "OUTBOX_MAX_ATTEMPTS": 20,
+    }
+
+
+def load(app: Any, overrides: dict[str, Any] | None) -> None:
+    """Fill ``app.config``: defaults, then instance/config.py, environment, ``overrides``.
+
+    Raises :class:`ConfigError` when a production setting is missing.
+    """
+    app.config.from_mapping(defaults(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    for key in ENV_SETTINGS:
+        if key in os.environ and os.environ[key] != "":
+            app.config[key] = _coerce(key, os.environ[key])
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(os.environ["DATABASE_URL"])
+    if overrides:
+        app.config.update(overrides)
+    if app.config["DEMO"] and not os.environ.get("DATABASE_URL") and not (
+        overrides and "SQLALCHEMY_DATABASE_URI" in overrides
+    ):
+        app.config["SQLALCHEMY_DATABASE_URI"] = (
+            f"sqlite:///{Path(app.instance_path) / 'demo.sqlite'}"
+        )
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    relaxed = app.config["DEMO"] or app.config["TESTING"]
+    if not app.config.get("SECRET_KEY"):
+        if not relaxed:
+            raise ConfigError("SECRET_KEY must be set outside demo and test mode")
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    if not app.config.get("ACTIVATION_CODE_KEY"):
+        # Activation codes are hashed with their own key so the session key can rotate.
+        if not relaxed:
+            raise ConfigError("ACTIVATION_CODE_KEY must be set outside demo and test mode")
+        app.config["ACTIVATION_CODE_KEY"] = (
+            "demo-activation-key" if app.config["DEMO"] else secrets.token_hex(32)
+        )
+    if app.config["BASE_URL"].startswith("https://"):
+        app.config["SESSION_COOKIE_SECURE"] = True
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+    if app.config.get("REDIS_URL"):
+        app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    else:
+        app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+
+
+def normalise_db_url(url: str) -> str:
+    """Use psycopg 3 for ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,205 @@
+"""The mail outbox: messages are written in the request's transaction and delivered
+later, with retries, by :func:`deliver_due` (a thread of ``flask serve``).
+
+SMTP being down never fails the request that wrote the message and never loses it.
+Attachments that are expensive to build (PDFs) are named by a *kind* and a reference
+and rendered at delivery time, outside the request, by a renderer a domain registers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask
+from flask_mail import Message
+from sqlalchemy import JSON, Integer, String, Text, or_, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core import clock
+from core.db import UTCDateTime
+from core.extensions import db, mail
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderedAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+AttachmentRenderer = Callable[[str, str], RenderedAttachment]
+_renderers: dict[str, AttachmentRenderer] = {}
+
+
+def register_attachment(kind: str, renderer: AttachmentRenderer) -> None:
+    """Let a domain build attachments of ``kind``: ``renderer(ref, locale)``."""
+    _renderers[kind] = renderer
+
+
+def render_attachment(kind: str, ref: str, locale: str) -> RenderedAttachment:
+    """Build one attachment; raises ``KeyError`` for an unknown kind."""
+    return _renderers[kind](ref, locale)
+
+
+class OutboxMessage(db.Model):
+    """One email waiting for, or past, delivery."""
+
+    __tablename__ = "outbox_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to_addr: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    locale: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def enqueue(
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None,
+    locale: str,
+    attachments: list[dict[str, str]] | None = None,
+) -> OutboxMessage:
+    """Add a message to the outbox in the current transaction (flushes, never commits).
+
+    ``attachments`` is a list of ``{"kind", "ref"}`` rendered at delivery.
+    """
+    now = clock.now()
+    msg = OutboxMessage(
+        to_addr=to, subject=subject, text_body=text, html_body=html, locale=locale,
+        attachments=attachments or [], created_at=now, next_attempt_at=now,
+        status="pending", attempts=0,
+    )
+    db.session.add(msg)
+    db.session.flush()
+    wake_sender()
+    return msg
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(3600, 5 * 2 ** min(attempts, 12)))
+
+
+def _claim(msg_id: int, now: datetime) -> bool:
+    """Take a message for delivery; False if another sender holds it."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == msg_id, OutboxMessage.status == "pending")
+        .where(or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now))
+        .values(claimed_until=now + timedelta(minutes=5))
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def build_message(msg: OutboxMessage) -> Message:
+    """The Flask-Mail message for ``msg``, attachments rendered now."""
+    message = Message(
+        subject=msg.subject, recipients=[msg.to_addr], body=msg.text_body, html=msg.html_body
+    )
+    for spec in msg.attachments or []:
+        att = render_attachment(spec["kind"], spec["ref"], msg.locale)
+        message.attach(att.filename, att.content_type, att.data)
+    return message
+
+
+def deliver_due(app: Flask, limit: int = 50) -> int:
+    """Send messages that are due over SMTP; returns how many were sent.
+
+    Does nothing without ``MAIL_SERVER`` (demo mode keeps mail in the dev mailbox).
+    Failures are retried with exponential backoff up to ``OUTBOX_MAX_ATTEMPTS``.
+    """
+    if not app.config.get("MAIL_SERVER"):
+        return 0
+    sent = 0
+    now = clock.now()
+    ids = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    db.session.commit()
+    for msg_id in ids:
+        if not _claim(msg_id, now):
+            continue
+        msg = db.session.get(OutboxMessage, msg_id)
+        assert msg is not None
+        try:
+            mail.send(build_message(msg))
+        except Exception as exc:  # any SMTP, network or rendering failure is retried
+            msg.attempts += 1
+            msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            msg.claimed_until = None
+            if msg.attempts >= app.config["OUTBOX_MAX_ATTEMPTS"]:
+                msg.status = "failed"
+                log.error("outbox message %s failed for good: %s", msg.id, msg.last_error)
+            else:
+                msg.next_attempt_at = clock.now() + _backoff(msg.attempts)
+                log.warning("outbox message %s attempt %s failed: %s",
+                            msg.id, msg.attempts, msg.last_error)
+            db.session.commit()
+            continue
+        msg.status = "sent"
+        msg.sent_at = clock.now()
+        msg.attempts += 1
+        msg.claimed_until = None
+        # Bodies may hold single-use links; once delivered they need not stay here.
+        msg.text_body = ""
+        msg.html_body = None
+        db.session.commit()
+        sent += 1
+    return sent
+
+
+_wake = threading.Event()
+
+
+def wake_sender() -> None:
+    """Ask the sender thread to look at the outbox now rather than at its next poll."""
+    _wake.set()
+
+
+class OutboxSender(threading.Thread):
+    """Background thread that delivers the outbox until :meth:`stop` is called."""
+
+    def __init__(self, app: Flask):
+        super().__init__(name="outbox-sender", daemon=True)
+        self.app = app
+        self._stopped = threading.Event()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        _wake.set()
+
+    def run(self) -> None:
+        poll: float = self.app.config["OUTBOX_POLL_SECONDS"]
+        while not self._stopped.is_set():
+            _wake.wait(poll)
+            _wake.clear()
+            try:
+                with self.app.app_context():
+                    deliver_due(self.app)
+            except Exception:
+                log.exception("outbox sender loop failed; retrying")
+
+
+def message_summary(msg: OutboxMessage) -> dict[str, Any]:
+    return {"id": msg.id, "to": msg.to_addr, "subject": msg.subject, "status": msg.status}

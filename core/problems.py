@@ -1,0 +1,119 @@
+"""RFC 9457 problem details for the JSON API.
+
+Every error under ``/api/`` is ``application/problem+json`` with ``status``, ``title``,
+``detail`` and, for field errors, ``errors: {field: [messages]}`` in the request's
+language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from core.jsonutil import json_response
+
+
+class FieldErrors(Exception):
+    """Validation failed; ``errors`` maps each field to its messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(message)
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    errors: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """A problem+json response."""
+    body: dict[str, Any] = {"type": "about:blank", "status": status, "title": str(title)}
+    body["detail"] = str(detail) if detail is not None else str(title)
+    if errors:
+        body["errors"] = {field: [str(m) for m in msgs] for field, msgs in errors.items()}
+    body.update(extra)
+    response = json_response(body, status, mimetype="application/problem+json")
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _titles() -> dict[int, str]:
+    return {
+        400: _("Bad request"),
+        401: _("Sign-in required"),
+        403: _("Forbidden"),
+        404: _("Not found"),
+        405: _("Method not allowed"),
+        409: _("Conflict"),
+        413: _("Request too large"),
+        415: _("Unsupported media type"),
+        422: _("Unprocessable request"),
+        429: _("Too many requests"),
+        500: _("Internal server error"),
+    }
+
+
+def http_problem(exc: HTTPException) -> Response:
+    """Turn a Werkzeug HTTP error into a localised problem response."""
+    status = exc.code or 500
+    title = _titles().get(status, exc.name)
+    headers = {}
+    if status == 429:
+        retry = getattr(exc, "retry_after", None)
+        detail = _("Too many attempts. Please wait and try again.")
+        if retry:
+            headers["Retry-After"] = str(retry)
+    elif status == 405:
+        detail = _("This method is not allowed here.")
+        allowed = exc.get_response().headers.get("Allow")
+        if allowed:
+            headers["Allow"] = allowed
+    elif status == 404:
+        detail = _("There is nothing at this address.")
+    elif status == 413:
+        detail = _("The request is too large.")
+    elif status == 500:
+        detail = _("Something went wrong on our side. Please try again later.")
+    else:
+        detail = title
+    return problem(status, title, detail, headers=headers)
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def init_app(app: Flask) -> None:
+    """Register error handlers that answer problem+json under /api/."""
+    from core.pages import render_error_page
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if is_api_request():
+            return http_problem(exc)
+        return render_error_page(exc)
+
+    @app.errorhandler(Exception)
+    def _unhandled(exc: Exception) -> Any:
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        from core.extensions import db
+
+        db.session.rollback()
+        if is_api_request():
+            return problem(500, _("Internal server error"),
+                           _("Something went wrong on our side. Please try again later."))
+        from werkzeug.exceptions import InternalServerError
+
+        return render_error_page(InternalServerError())

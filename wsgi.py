@@ -1,0 +1,9 @@
+"""WSGI entry point: ``gunicorn wsgi:app``; ``flask`` finds it from the repo root."""
+
+import sys
+
+from core.app import create_app
+from core.cli import demo_requested
+
+# `flask serve --demo` must build the app in demo mode before the command runs.
+app = create_app({"DEMO": True} if demo_requested(sys.argv) else None)
