@@ -9,7 +9,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import current_app, render_template, url_for
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -64,8 +64,13 @@ def issue_password_link(user: User) -> str:
     db.session.add(PasswordLink(user_id=user.id, token_hash=_token_hash(token),
                                 created_at=now, expires_at=now + timedelta(hours=hours)))
     db.session.flush()
-    base = current_app.config["BASE_URL"].rstrip("/")
-    return base + url_for("accounts.set_password", token=token)
+    return external_url("accounts.set_password", token=token)
+
+
+def external_url(endpoint: str, **values: str) -> str:
+    """An absolute link under ``BASE_URL``; works outside a request (mail, CLI)."""
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["BASE_URL"].rstrip("/") + path
 
 
 def link_user(token: str) -> User:

@@ -5,9 +5,13 @@ Services flush; the one commit of a request happens in the route (or CLI command
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import has_request_context, request
 from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -46,11 +50,33 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def tune_sqlite(engine: Engine) -> None:
-    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` transactions.
+_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    Starting every transaction as a writer means two requests never both read and
-    then fail to upgrade their lock: SQLite serialises them and waits instead.
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Outside a request (CLI, background threads): start SQLite transactions as writers."""
+    token = _immediate.set(True)
+    try:
+        yield
+    finally:
+        _immediate.reset(token)
+
+
+def _wants_immediate() -> bool:
+    if _immediate.get():
+        return True
+    return has_request_context() and request.method not in SAFE_METHODS
+
+
+def tune_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for writers.
+
+    A transaction that reads and then writes fails at once in SQLite if another
+    writer committed in between. Requests that may write (POST and the like) and
+    code inside :func:`writing` therefore take the write lock when they begin, and
+    SQLite queues them with the busy timeout; GET requests read without blocking.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -67,7 +93,7 @@ def tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_immediate() else "BEGIN")
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

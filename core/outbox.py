@@ -21,7 +21,7 @@ from sqlalchemy import JSON, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
-from core.db import UTCDateTime
+from core.db import UTCDateTime, writing
 from core.extensions import db, mail
 
 log = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class OutboxSender(threading.Thread):
             _wake.wait(poll)
             _wake.clear()
             try:
-                with self.app.app_context():
+                with self.app.app_context(), writing():
                     deliver_due(self.app)
             except Exception:
                 log.exception("outbox sender loop failed; retrying")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, make_url, text
 
 from core import clock
@@ -84,9 +85,24 @@ def app_config() -> dict[str, Any]:
     return {}
 
 
+class FreshContextClient(FlaskClient):
+    """Runs each request in its own app context, as a server does, so ``g`` (cached
+    locale, signed-in user) and the DB session never leak from the test into it."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        from flask import has_app_context
+
+        if has_app_context():
+            db.session.commit()  # end the test's transaction: the request must see its
+            # writes, and the test's next read must see the request's.
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(_schema: str, app_config: dict[str, Any]) -> Iterator[Any]:
     application = make_app(_schema, **app_config)
+    application.test_client_class = FreshContextClient
     with application.app_context():
         limiter.reset()
         yield application
