@@ -67,7 +67,7 @@ TEST_CONFIG: dict[str, Any] = {
 
 
 @pytest.fixture(scope="session")
-def _schema(database_url: str) -> str:
+def schema_url(database_url: str) -> str:
     app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
         db.create_all()
@@ -100,8 +100,8 @@ class FreshContextClient(FlaskClient):
 
 
 @pytest.fixture
-def app(_schema: str, app_config: dict[str, Any]) -> Iterator[Any]:
-    application = make_app(_schema, **app_config)
+def app(schema_url: str, app_config: dict[str, Any]) -> Iterator[Any]:
+    application = make_app(schema_url, **app_config)
     application.test_client_class = FreshContextClient
     with application.app_context():
         limiter.reset()

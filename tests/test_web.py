@@ -223,9 +223,9 @@ def test_request_link_answers_the_same_for_known_and_unknown_emails(client, no_c
     assert [m.to_addr for m in mails] == ["p@mail.kz"]
 
 
-def test_dev_mailbox_exists_only_in_demo_mode(client, _schema):
+def test_dev_mailbox_exists_only_in_demo_mode(client, schema_url):
     assert client.get("/dev/mailbox/").status_code == 404
-    demo = make_app(_schema, DEMO=True)
+    demo = make_app(schema_url, DEMO=True)
     with demo.app_context():
         assert demo.test_client().get("/dev/mailbox/").status_code == 200
 
