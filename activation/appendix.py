@@ -11,7 +11,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import force_locale, format_date
 from flask_babel import gettext as _
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
 
 from activation.models import Activation
 from core.extensions import db
@@ -66,11 +66,13 @@ def render(activation: Activation, locale: str) -> bytes:
             (_("Coverage starts"), format_date(activation.coverage_starts_on, "long")),
             (_("Coverage ends"), format_date(activation.coverage_ends_on, "long")),
         ]
-        for label, value in rows:
-            pdf.set_font("DejaVu", "B", 10)
-            pdf.cell(62, 7, label)
-            pdf.set_font("DejaVu", "", 10)
-            pdf.multi_cell(0, 7, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 10)
+        with pdf.table(col_widths=(42, 58), text_align="LEFT", borders_layout="HORIZONTAL_LINES",
+                       first_row_as_headings=False, line_height=6, padding=1.5) as table:
+            for label, value in rows:
+                row = table.row()
+                row.cell(label, style=FontFace(emphasis="BOLD"))
+                row.cell(value)
         pdf.ln(4)
         paragraphs = [
             (_("How to consult a doctor"),

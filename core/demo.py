@@ -51,5 +51,5 @@ def ensure_demo_policies() -> list[tuple[str, str, str]]:
 
 DEMO_PEOPLE = {
     "personal_doctor": ("871008401427", "Сейткали Айгерім Нұрланқызы"),
-    "child_doctor": ("061211600012", "Иванов Иван Иванович"),
+    "child_doctor": ("150301500128", "Иванов Иван Иванович"),  # born 2015-03-01
 }

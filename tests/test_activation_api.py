@@ -254,3 +254,7 @@ def test_per_ip_limit_answers_429_problem(client, app):
              for _ in range(4)]
     assert codes[:3] == [422, 422, 422]
     assert codes[3] == 429
+    r = post(client, activation_body(policy))
+    assert r.status_code == 429 and r.mimetype == "application/problem+json"
+    assert int(r.headers["Retry-After"]) > 0
+    assert r.json["status"] == 429 and r.json["detail"]

@@ -156,7 +156,7 @@ def test_account_page_lists_policies_with_status_days_left_and_appendix(client, 
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     clock.shift(timedelta(days=400))
     page = client.get("/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Expired on March 24, 2027" in page
+    assert "Ended: the last covered day was March 24, 2027" in page
 
 
 def test_appendix_of_someone_elses_policy_is_not_found(client, no_csrf):
