@@ -29,4 +29,8 @@ def init_app(app: Flask) -> None:
             return None
         return user
 
+    from accounts.services import render_set_password
+    from core import outbox
+
+    outbox.register_template("set_password", render_set_password)
     app.register_blueprint(bp)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app, render_template
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,15 +30,12 @@ def find_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.lower()))
 
 
-def get_or_create_patient(email: str, product_line: str, language: str) -> tuple[User, bool]:
-    """The patient account for ``email``, created if missing; ``(user, created)``.
+def create_patient(email: str, product_line: str, language: str) -> tuple[User, bool]:
+    """Create the patient account for ``email``; ``(user, created)``.
 
-    Safe when two requests create the same email at once: the loser re-reads the
-    winner's row.
+    The caller has looked and found none. If a concurrent request creates the same
+    email first, the loser gets the winner's account and ``created`` is False.
     """
-    user = find_by_email(email)
-    if user is not None:
-        return user, False
     user = User(email=email.lower(), role="patient", product_line=product_line,
                 language=language, created_at=clock.now(), session_version=1)
     try:
@@ -63,7 +60,6 @@ def issue_password_link(user: User) -> str:
     hours = current_app.config["SET_PASSWORD_LINK_HOURS"]
     db.session.add(PasswordLink(user_id=user.id, token_hash=_token_hash(token),
                                 created_at=now, expires_at=now + timedelta(hours=hours)))
-    db.session.flush()
     return external_url("accounts.set_password", token=token)
 
 
@@ -118,13 +114,20 @@ def authenticate(email: str, password: str) -> User | None:
 
 def send_password_link(user: User) -> None:
     """Queue an email with a fresh set-password link, in the user's language."""
-    url = issue_password_link(user)
-    hours = current_app.config["SET_PASSWORD_LINK_HOURS"]
-    with force_locale(user.language):
-        subject = _("Set your Personal Doctor password")
-        ctx = {"user": user, "url": url, "hours": hours}
-        outbox.enqueue(user.email, subject, render_template("email/set_password.txt", **ctx),
-                       render_template("email/set_password.html", **ctx), user.language)
+    outbox.enqueue(user.email, "set_password",
+                   {"user_id": user.id, "url": issue_password_link(user)}, user.language)
+
+
+def render_set_password(context: dict[str, Any]) -> outbox.RenderedMail:
+    """Outbox renderer of the set-password email."""
+    user = db.session.get(User, context["user_id"])
+    if user is None:
+        raise LookupError(f"user {context['user_id']} not found")
+    ctx = {"user": user, "url": context["url"],
+           "hours": current_app.config["SET_PASSWORD_LINK_HOURS"]}
+    return outbox.RenderedMail(_("Set your Personal Doctor password"),
+                               render_template("email/set_password.txt", **ctx),
+                               render_template("email/set_password.html", **ctx))
 
 
 def request_password_link(email: str) -> None:

@@ -102,4 +102,4 @@ def create_activation() -> Response:
     except ActivationRefused as exc:
         return problem(exc.status, exc.title, exc.detail, errors=exc.errors,
                        headers=unit.retry_headers(exc))
-    return json_response(result.as_dict(), 201)
+    return json_response(result.payload, 201)

@@ -40,7 +40,7 @@ def activate() -> str | Response | tuple[str, int, dict[str, str]]:
         page = render_template("activation/activate.html", form=form, refusal=exc,
                                consent_version=current_app.config["CONSENT_VERSION"])
         return page, exc.status, unit.retry_headers(exc)
-    session["activated"] = result.activation.id
+    session["activated"] = result.activation_id
     session["account_created"] = result.account_created
     return redirect(url_for("activation.done"))
 

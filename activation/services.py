@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import current_app, render_template
-from flask_babel import force_locale, format_date
+from flask import current_app
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from accounts import services as accounts
 from accounts.models import User
-from activation import coverage, rules
+from activation import coverage, mails, rules
 from activation.codes import code_matches, hash_code
 from activation.errors import (
     AlreadyActivated,
@@ -31,7 +31,7 @@ from activation.errors import (
     WrongCredentials,
 )
 from activation.models import Activation, Insured, Policy
-from core import clock, outbox
+from core import clock
 from core.extensions import db
 
 _DUMMY_HASH = "0" * 64
@@ -60,25 +60,11 @@ class Valid:
 
 @dataclass(frozen=True)
 class ActivationResult:
-    activation: Activation
-    account: User
-    account_created: bool
+    """What an activation produced, as plain data that outlives the commit."""
 
-    def as_dict(self) -> dict[str, Any]:
-        a = self.activation
-        return {
-            "policy_number": a.policy.number,
-            "product": a.product,
-            "insured": {
-                "full_name": a.insured.full_name,
-                "birth_date": a.insured.birth_date.isoformat(),
-                "sex": a.insured.sex,
-            },
-            "activated_on": a.activated_on.isoformat(),
-            "coverage_starts_on": a.coverage_starts_on.isoformat(),
-            "coverage_ends_on": a.coverage_ends_on.isoformat(),
-            "account": {"email": self.account.email, "created": self.account_created},
-        }
+    activation_id: int
+    payload: dict[str, Any]  # the API's 201 body
+    account_created: bool
 
 
 def validate(req: ActivationRequest, today: date) -> Valid:
@@ -211,49 +197,56 @@ def activate(req: ActivationRequest, *, client_ip: str | None, locale: str) -> A
     if claimed.rowcount != 1:
         raise AlreadyActivated
 
-    user, created = accounts.get_or_create_patient(valid.email, policy.product, locale)
-    insured = db.session.scalar(
+    created = False
+    if user is None:
+        user, created = accounts.create_patient(valid.email, policy.product, locale)
+        if not created and user.product_line != policy.product:  # lost a race
+            raise Conflict(_("This email is already used for another product. Each product "
+                             "needs its own email: please use a different address."),
+                           {"email": [_("Use a different email for this product.")]})
+    # A brand-new account has no insured people and no coverage yet: skip the lookups.
+    insured = None if created else db.session.scalar(
         select(Insured).where(Insured.account_id == user.id, Insured.iin == valid.iin.value)
     )
     if insured is None:
         insured = Insured(account_id=user.id, iin=valid.iin.value, full_name=valid.full_name,
                           birth_date=valid.iin.birth_date, sex=valid.iin.sex)
         db.session.add(insured)
-        db.session.flush()
     else:
         insured.full_name = valid.full_name
-    cov = coverage.coverage_for(today, _current_end(valid.iin.value, policy.product, user.id,
-                                                    today))
+    current_end = None if created else _current_end(valid.iin.value, policy.product, user.id,
+                                                    today)
+    cov = coverage.coverage_for(today, current_end)
     activation = Activation(
-        policy=policy, insured=insured, account_id=user.id, product=policy.product,
+        policy_id=policy.id, insured=insured, account_id=user.id, product=policy.product,
         activated_at=now, activated_on=today, coverage_starts_on=cov.starts_on,
         coverage_ends_on=cov.ends_on, consent_version=current_app.config["CONSENT_VERSION"],
         consent_given_at=now, client_ip=client_ip, locale=locale,
     )
     db.session.add(activation)
-    db.session.flush()
-    _queue_emails(activation, user, created)
-    return ActivationResult(activation, user, created)
-
-
-def _queue_emails(activation: Activation, user: User, created: bool) -> None:
-    lang = user.language
-    ctx = {"a": activation, "user": user, "created": created,
-           "price": current_app.config["SELF_PAY_PRICE_KZT"],
-           "phone": current_app.config["CONTACT_CENTRE_PHONE"]}
-    with force_locale(lang):
-        subject = _("Policy %(number)s is activated", number=activation.policy.number)
-        outbox.enqueue(
-            user.email, subject, render_template("email/activation.txt", **ctx),
-            render_template("email/activation.html", **ctx), lang,
-            attachments=[{"kind": "appendix1", "ref": str(activation.id)}],
-        )
-        if not created:
-            subject = _("Policy %(number)s added to your account", number=activation.policy.number)
-            outbox.enqueue(user.email, subject, render_template("email/policy_added.txt", **ctx),
-                           render_template("email/policy_added.html", **ctx), lang)
+    db.session.flush()  # the one flush: the activation id names the Appendix 1 attachment
+    mails.queue(activation, user, created)
     if created:
         accounts.send_password_link(user)
+    return ActivationResult(activation.id, _payload(activation, policy, insured, user, created),
+                            created)
+
+
+def _payload(a: Activation, policy: Policy, insured: Insured, user: User,
+             created: bool) -> dict[str, Any]:
+    return {
+        "policy_number": policy.number,
+        "product": a.product,
+        "insured": {
+            "full_name": insured.full_name,
+            "birth_date": insured.birth_date.isoformat(),
+            "sex": insured.sex,
+        },
+        "activated_on": a.activated_on.isoformat(),
+        "coverage_starts_on": a.coverage_starts_on.isoformat(),
+        "coverage_ends_on": a.coverage_ends_on.isoformat(),
+        "account": {"email": user.email, "created": created},
+    }
 
 
 def policies_of(user: User) -> list[Activation]:

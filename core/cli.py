@@ -11,6 +11,50 @@ from flask.cli import with_appcontext
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(serve)
+    app.cli.add_command(outbox_group)
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """The mail outbox: deliver it from its own process when the web runs under gunicorn."""
+
+
+@outbox_group.command("run")
+@with_appcontext
+def outbox_run() -> None:
+    """Deliver due mail until interrupted (polls every OUTBOX_POLL_SECONDS)."""
+    from core.outbox import OutboxSender
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config.get("MAIL_SERVER"):
+        raise click.UsageError("MAIL_SERVER is not set: there is nowhere to deliver to")
+    sender = OutboxSender(app)
+    sender.start()
+    click.echo(f"Delivering mail through {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}")
+    try:
+        while sender.is_alive():
+            sender.join(1.0)
+    except KeyboardInterrupt:
+        sender.stop()
+
+
+@outbox_group.command("status")
+@with_appcontext
+def outbox_status() -> None:
+    """Count messages by status, and show the oldest pending one (for the on-call)."""
+    from sqlalchemy import func, select
+
+    from core.extensions import db
+    from core.outbox import OutboxMessage
+
+    rows = db.session.execute(
+        select(OutboxMessage.status, func.count(), func.min(OutboxMessage.created_at))
+        .group_by(OutboxMessage.status)
+    ).all()
+    if not rows:
+        click.echo("The outbox is empty.")
+    for status, count, oldest in rows:
+        click.echo(f"{status:<8} {count:>7}  oldest {oldest:%Y-%m-%d %H:%M} UTC")
 
 
 @click.command("serve")

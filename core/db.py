@@ -6,6 +6,7 @@ Services flush; the one commit of a request happens in the route (or CLI command
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 _immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WRITER_WAIT_SECONDS = 30.0
 
 
 @contextmanager
@@ -75,11 +77,18 @@ def tune_sqlite(engine: Engine) -> None:
 
     A transaction that reads and then writes fails at once in SQLite if another
     writer committed in between. Requests that may write (POST and the like) and
-    code inside :func:`writing` therefore take the write lock when they begin, and
-    SQLite queues them with the busy timeout; GET requests read without blocking.
+    code inside :func:`writing` therefore take the write lock when they begin; GET
+    requests read without blocking. Writers of this process also queue on a Python
+    lock first: SQLite's own busy handler sleeps in steps of up to 100 ms, which
+    left threads idle while the lock was free (a p99 of seconds under load).
     """
     if engine.dialect.name != "sqlite":
         return
+    gate = threading.Lock()
+
+    def _release(info: dict[str, Any]) -> None:
+        if info.pop("writer_gate", False):
+            gate.release()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -93,7 +102,35 @@ def tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_immediate() else "BEGIN")
+        if not _wants_immediate():
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not gate.acquire(timeout=WRITER_WAIT_SECONDS):
+            raise TimeoutError("waited too long for the SQLite write lock")
+        conn.info["writer_gate"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(conn.info)
+            raise
+
+    # These events fire before SQLAlchemy's own COMMIT/ROLLBACK: end the transaction
+    # here so the gate opens only once SQLite's lock is free (the later call is a no-op).
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn: Any) -> None:
+        if conn.info.get("writer_gate"):
+            conn.connection.dbapi_connection.commit()
+            _release(conn.info)
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn: Any) -> None:
+        if conn.info.get("writer_gate"):
+            conn.connection.dbapi_connection.rollback()
+            _release(conn.info)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        _release(record.info)  # a connection returned mid-transaction must not keep it
 
 
 def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

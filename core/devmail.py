@@ -13,7 +13,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from core.extensions import db
-from core.outbox import OutboxMessage, render_attachment
+from core.outbox import OutboxMessage, materialise, render_attachment
 
 bp = Blueprint("devmail", __name__, url_prefix="/dev/mailbox")
 
@@ -33,7 +33,7 @@ def _get(msg_id: int) -> OutboxMessage:
     msg = db.session.get(OutboxMessage, msg_id)
     if msg is None:
         abort(404)
-    return msg
+    return materialise(msg)
 
 
 @bp.get("/")
@@ -42,6 +42,9 @@ def index() -> str:
     messages = db.session.scalars(
         select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
     ).all()
+    for msg in messages:
+        materialise(msg)
+    db.session.commit()
     return render_template("devmail/index.html", messages=messages)
 
 

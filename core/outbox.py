@@ -1,9 +1,11 @@
 """The mail outbox: messages are written in the request's transaction and delivered
-later, with retries, by :func:`deliver_due` (a thread of ``flask serve``).
+later, with retries, by :func:`deliver_due` (a thread of ``flask serve``, or
+``flask outbox run``).
 
 SMTP being down never fails the request that wrote the message and never loses it.
-Attachments that are expensive to build (PDFs) are named by a *kind* and a reference
-and rendered at delivery time, outside the request, by a renderer a domain registers.
+The request stores only a *template* name and a small JSON context; the subject, the
+text and HTML parts and the attachments (PDFs) are rendered at delivery, outside the
+request, in the recipient's language, by renderers the domains register.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
+from flask_babel import force_locale
 from flask_mail import Message
 from sqlalchemy import JSON, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
@@ -34,8 +37,23 @@ class RenderedAttachment:
     data: bytes
 
 
+@dataclass(frozen=True)
+class RenderedMail:
+    subject: str
+    text: str
+    html: str | None
+
+
 AttachmentRenderer = Callable[[str, str], RenderedAttachment]
+MailRenderer = Callable[[dict[str, Any]], RenderedMail]
 _renderers: dict[str, AttachmentRenderer] = {}
+_templates: dict[str, MailRenderer] = {}
+
+
+def register_template(name: str, renderer: MailRenderer) -> None:
+    """Let a domain render messages of template ``name``: ``renderer(context)``, called
+    inside ``force_locale`` of the message's language."""
+    _templates[name] = renderer
 
 
 def register_attachment(kind: str, renderer: AttachmentRenderer) -> None:
@@ -55,8 +73,11 @@ class OutboxMessage(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     to_addr: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(300))
-    text_body: Mapped[str] = mapped_column(Text)
+    template: Mapped[str] = mapped_column(String(64))
+    context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Filled in when the message is first rendered (at delivery, or in the dev mailbox).
+    subject: Mapped[str | None] = mapped_column(String(300))
+    text_body: Mapped[str | None] = mapped_column(Text)
     html_body: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     locale: Mapped[str] = mapped_column(String(8))
@@ -71,25 +92,36 @@ class OutboxMessage(db.Model):
 
 def enqueue(
     to: str,
-    subject: str,
-    text: str,
-    html: str | None,
+    template: str,
+    context: dict[str, Any],
     locale: str,
     attachments: list[dict[str, str]] | None = None,
 ) -> OutboxMessage:
-    """Add a message to the outbox in the current transaction (flushes, never commits).
+    """Add a message to the outbox in the current transaction (never commits).
 
-    ``attachments`` is a list of ``{"kind", "ref"}`` rendered at delivery.
+    ``template`` names a registered renderer and ``context`` its JSON-able input;
+    ``attachments`` is a list of ``{"kind", "ref"}``; all are rendered at delivery.
     """
+    if template not in _templates:
+        raise KeyError(f"no mail template {template!r} is registered")
     now = clock.now()
     msg = OutboxMessage(
-        to_addr=to, subject=subject, text_body=text, html_body=html, locale=locale,
+        to_addr=to, template=template, context=context, locale=locale,
         attachments=attachments or [], created_at=now, next_attempt_at=now,
         status="pending", attempts=0,
     )
     db.session.add(msg)
-    db.session.flush()
     wake_sender()
+    return msg
+
+
+def materialise(msg: OutboxMessage) -> OutboxMessage:
+    """Render ``msg`` once (subject, text, HTML) in its language; flushes nothing."""
+    if msg.subject is None:
+        with force_locale(msg.locale):
+            rendered = _templates[msg.template](msg.context or {})
+        msg.subject, msg.text_body, msg.html_body = (
+            rendered.subject, rendered.text, rendered.html)
     return msg
 
 
@@ -111,6 +143,7 @@ def _claim(msg_id: int, now: datetime) -> bool:
 
 def build_message(msg: OutboxMessage) -> Message:
     """The Flask-Mail message for ``msg``, attachments rendered now."""
+    materialise(msg)
     message = Message(
         subject=msg.subject, recipients=[msg.to_addr], body=msg.text_body, html=msg.html_body
     )
@@ -164,6 +197,7 @@ def deliver_due(app: Flask, limit: int = 50) -> int:
         # Bodies may hold single-use links; once delivered they need not stay here.
         msg.text_body = ""
         msg.html_body = None
+        msg.context = {}
         db.session.commit()
         sent += 1
     return sent

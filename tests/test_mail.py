@@ -59,7 +59,7 @@ def test_activation_mail_reaches_smtp_with_appendix_pdf_and_set_password_link(
     assert link in phtml
     sent = db.session.scalars(select(OutboxMessage)).all()
     assert {m.status for m in sent} == {"sent"}
-    assert all(m.text_body == "" for m in sent)  # no single-use link left at rest
+    assert all(m.text_body == "" and m.context == {} for m in sent)  # no link left at rest
 
 
 def test_set_password_link_from_the_mail_works_once(app, client, smtp):
@@ -110,3 +110,11 @@ def test_emails_are_in_the_language_of_the_activation(app, client, smtp):
     en_subject = smtp.messages[2]["Subject"]
     assert "activated" in en_subject
     assert "activated" not in kk_subject
+
+
+def test_outbox_status_and_run_commands(app, client):
+    client.post("/api/v1/activations", json=activation_body(make_policy()))
+    result = app.test_cli_runner().invoke(args=["outbox", "status"])
+    assert "pending" in result.output and "2" in result.output
+    result = app.test_cli_runner().invoke(args=["outbox", "run"])
+    assert result.exit_code != 0 and "MAIL_SERVER" in result.output

@@ -1,8 +1,8 @@
 """policies activations accounts outbox
 
-Revision ID: c42a87d55cf9
+Revision ID: 3585e7cdc94a
 Revises: (none)
-Create Date: 2026-11-22 10:50:31.945953
+Create Date: 2026-11-22 11:19:47.109977
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'c42a87d55cf9'
+revision = '3585e7cdc94a'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -21,8 +21,10 @@ def upgrade():
     op.create_table('outbox_message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('to_addr', sa.String(length=254), nullable=False),
-    sa.Column('subject', sa.String(length=300), nullable=False),
-    sa.Column('text_body', sa.Text(), nullable=False),
+    sa.Column('template', sa.String(length=64), nullable=False),
+    sa.Column('context', sa.JSON(), nullable=False),
+    sa.Column('subject', sa.String(length=300), nullable=True),
+    sa.Column('text_body', sa.Text(), nullable=True),
     sa.Column('html_body', sa.Text(), nullable=True),
     sa.Column('attachments', sa.JSON(), nullable=False),
     sa.Column('locale', sa.String(length=8), nullable=False),
