@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 
 from activation.registry import import_csv
+from core.db import writing
 from core.extensions import db
 
 
@@ -31,7 +32,7 @@ def import_command(csv_file: Path) -> None:
     except UnicodeDecodeError:
         click.echo(f"{csv_file}: not UTF-8 text; nothing imported", err=True)
         sys.exit(1)
-    with force_locale("en"):
+    with force_locale("en"), writing():
         report = import_csv(text)
     if not report.ok:
         db.session.rollback()

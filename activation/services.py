@@ -15,7 +15,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from accounts import services as accounts
 from accounts.models import User
@@ -97,15 +97,21 @@ def validate(req: ActivationRequest, today: date) -> Valid:
     return Valid(number, code, values["iin"], values["full_name"], values["email"])
 
 
+# Built once: the wrong-code path is the one attackers hammer, keep it lean.
+_POLICY_BY_NUMBER = select(Policy).where(Policy.number == bindparam("number"))
+_COUNT_WRONG_CODE = (
+    update(Policy).where(Policy.id == bindparam("policy_id"))
+    .values(failed_attempts=Policy.failed_attempts + 1)
+    .returning(Policy.failed_attempts)
+    .execution_options(synchronize_session=False)
+)
+
+
 def _register_wrong_code(policy: Policy, now: datetime) -> None:
     """Count a wrong code atomically; the 5th within a round locks the number."""
     cfg = current_app.config
     limit = cfg["ACTIVATION_MAX_WRONG_CODES"]
-    count = db.session.execute(
-        update(Policy).where(Policy.id == policy.id)
-        .values(failed_attempts=Policy.failed_attempts + 1)
-        .returning(Policy.failed_attempts)
-    ).scalar_one()
+    count = db.session.execute(_COUNT_WRONG_CODE, {"policy_id": policy.id}).scalar_one()
     if count >= limit:
         db.session.execute(
             update(Policy)
@@ -117,7 +123,7 @@ def _register_wrong_code(policy: Policy, now: datetime) -> None:
 
 def _check_code(number: str, code: str, now: datetime) -> Policy:
     """The policy if number and code match; the same answer and work otherwise."""
-    policy = db.session.scalar(select(Policy).where(Policy.number == number))
+    policy = db.session.scalar(_POLICY_BY_NUMBER, {"number": number})
     if policy is not None and policy.locked_until is not None and policy.locked_until > now:
         raise Locked(int((policy.locked_until - now).total_seconds()) + 1)
     ok = code_matches(code, policy.code_hash if policy else _DUMMY_HASH)

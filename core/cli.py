@@ -88,11 +88,13 @@ def _prepare(app: Flask) -> None:
     url = app.config["BASE_URL"]
     click.echo(f"Personal Doctor is running at {url}")
     if app.config["DEMO"]:
+        from core.db import writing
         from core.demo import DEMO_PEOPLE, ensure_demo_policies
         from core.extensions import db
 
-        policies = ensure_demo_policies()
-        db.session.commit()
+        with writing():
+            policies = ensure_demo_policies()
+            db.session.commit()
         click.echo(f"Demo mode: database {app.config['SQLALCHEMY_DATABASE_URI']}")
         click.echo(f"Mail is not sent: read it at {url}/dev/mailbox/")
         click.echo(f"Activate a policy at {url}/activate with one of these:")
