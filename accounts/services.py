@@ -13,7 +13,8 @@ from typing import Any
 from flask import current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
 
 from accounts import passwords
 from accounts.models import PasswordLink, User
@@ -36,17 +37,29 @@ def create_patient(email: str, product_line: str, language: str) -> tuple[User, 
     The caller has looked and found none. If a concurrent request creates the same
     email first, the loser gets the winner's account and ``created`` is False.
     """
-    user = User(email=email.lower(), role="patient", product_line=product_line,
-                language=language, created_at=clock.now(), session_version=1)
-    try:
-        with db.session.begin_nested():
-            db.session.add(user)
-    except IntegrityError:
+    values = {"email": email.lower(), "role": "patient", "product_line": product_line,
+              "language": language, "created_at": clock.now(), "session_version": 1}
+    # One statement instead of a savepoint round trip: ON CONFLICT DO NOTHING waits for
+    # a concurrent insert of the same email and then returns no row.
+    insert = _insert_for_dialect()(User).values(**values)
+    new_id = db.session.execute(
+        insert.on_conflict_do_nothing(index_elements=[User.email]).returning(User.id)
+    ).scalar()
+    if new_id is None:
         existing = find_by_email(email)
         if existing is None:
-            raise
+            raise RuntimeError(f"account {email} vanished after a conflicting insert")
         return existing, False
+    user = User(id=new_id, **values)
+    make_transient_to_detached(user)  # the row exists: attach it without a SELECT
+    db.session.add(user)
     return user, True
+
+
+def _insert_for_dialect() -> Any:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 
 def _token_hash(token: str) -> str:

@@ -17,5 +17,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".${extras}"
   touch "$stamp"
 fi
-.venv/bin/pybabel compile --statistics -d translations 2>&1 | grep -v "^compiling" || true
 .venv/bin/pybabel compile -d translations >/dev/null

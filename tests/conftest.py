@@ -9,6 +9,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -30,16 +31,17 @@ def _pg_admin_url(url: str) -> str:
     return normalise_db_url(url)
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database of this test session only; dropped at the end."""
+@contextmanager
+def fresh_database(directory: Path, prefix: str) -> Iterator[str]:
+    """A new empty database: a SQLite file in ``directory``, or, when
+    ``TEST_DATABASE_URL`` names a PostgreSQL server, a uniquely named database there,
+    dropped afterwards."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
-        path = tmp_path_factory.mktemp("db") / "test.sqlite"
-        yield f"sqlite:///{path}"
+        yield f"sqlite:///{directory / (prefix + '.sqlite')}"
         return
     admin = make_url(_pg_admin_url(base))
-    name = f"pd_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -47,11 +49,15 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield admin.set(database=name).render_as_string(hide_password=False)
     finally:
         with engine.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
-            ), {"n": name})
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of this test session only; dropped at the end."""
+    with fresh_database(tmp_path_factory.mktemp("db"), "pd_test") as url:
+        yield url
 
 
 TEST_CONFIG: dict[str, Any] = {
