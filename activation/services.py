@@ -8,6 +8,7 @@ whose failure counter must be committed.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -179,6 +180,23 @@ def _check_person(policy: Policy, valid: Valid, today: date) -> None:
                                     "use a «Personal Doctor» policy."))
 
 
+def _email_of_other_product() -> Conflict:
+    return Conflict(_("This email is already used for another product. Each product needs "
+                      "its own email: please use a different address."),
+                    {"email": [_("Use a different email for this product.")]})
+
+
+def _lock_person(iin: str, product: str) -> None:
+    """Serialise activations for one person and product until this transaction ends,
+    so two at once cannot both pass the "covered elsewhere" check or both extend the
+    same coverage. SQLite already runs writers one at a time."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.sha256(f"{product}:{iin}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def activate(req: ActivationRequest, *, client_ip: str | None, locale: str) -> ActivationResult:
     """Activate a policy once; raises an :class:`ActivationRefused` subclass otherwise."""
     now = clock.now()
@@ -191,11 +209,10 @@ def activate(req: ActivationRequest, *, client_ip: str | None, locale: str) -> A
         raise DeadlinePassed(format_date(policy.activate_by, "long"))
     _check_person(policy, valid, today)
 
+    _lock_person(valid.iin.value, policy.product)
     user = accounts.find_by_email(valid.email)
     if user is not None and (user.role != "patient" or user.product_line != policy.product):
-        raise Conflict(_("This email is already used for another product. Each product needs "
-                         "its own email: please use a different address."),
-                       {"email": [_("Use a different email for this product.")]})
+        raise _email_of_other_product()
     other = _covered_elsewhere(valid.iin.value, policy.product, user.id if user else None, today)
     if other is not None:
         raise Conflict(_("This person is already covered by this product in another account. "
@@ -212,9 +229,7 @@ def activate(req: ActivationRequest, *, client_ip: str | None, locale: str) -> A
     if user is None:
         user, created = accounts.create_patient(valid.email, policy.product, locale)
         if not created and user.product_line != policy.product:  # lost a race
-            raise Conflict(_("This email is already used for another product. Each product "
-                             "needs its own email: please use a different address."),
-                           {"email": [_("Use a different email for this product.")]})
+            raise _email_of_other_product()
     # A brand-new account has no insured people and no coverage yet: skip the lookups.
     insured = None if created else db.session.scalar(
         select(Insured).where(Insured.account_id == user.id, Insured.iin == valid.iin.value)

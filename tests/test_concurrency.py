@@ -57,3 +57,21 @@ def test_two_policies_activated_at_once_with_one_new_email_share_one_account(liv
     assert statuses == [201, 201]
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def test_one_person_activated_at_once_under_two_emails_gets_one_account(live_server):
+    a, b = make_policy(), make_policy()
+    statuses = _fire(live_server.url, [activation_body(a, email="one@mail.kz"),
+                                       activation_body(b, email="two@mail.kz")])
+    assert sorted(statuses) == [201, 409]
+
+
+def test_two_policies_for_one_person_at_once_give_consecutive_coverage(live_server):
+    policies = [make_policy() for _ in range(3)]
+    statuses = _fire(live_server.url, [activation_body(p) for p in policies])
+    assert statuses == [201, 201, 201]
+    db.session.expire_all()
+    periods = sorted((a.coverage_starts_on, a.coverage_ends_on)
+                     for a in db.session.scalars(select(Activation)))
+    for (_, end), (start, _) in zip(periods, periods[1:], strict=False):
+        assert (start - end).days == 1  # no gap, no overlap
