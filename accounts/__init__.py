@@ -1,36 +1,61 @@
-"""Accounts: sign-in, set-password links, the personal account page."""
+"""Accounts: roles, sign-in with an optional (staff: mandatory) second factor,
+server-side sessions, staff accounts, the profile page, the audit log."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, redirect, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
 
 bp = Blueprint("accounts", __name__)
 
+# Staff without a second factor may only reach these until they enrol.
+ENROLMENT_ENDPOINTS = frozenset({
+    "accounts.totp_setup", "accounts.logout", "i18n.switch", "static",
+})
+
 
 def init_app(app: Flask) -> None:
-    """Register the pages and the session loader."""
+    """Register pages, the session loader, access rules, CLI groups and mail templates."""
     from flask_babel import lazy_gettext as _l
 
-    from accounts import routes  # noqa: F401  (routes register on bp)
+    from accounts import profile, routes, staff  # noqa: F401  (views register)
+    from accounts.audit_cli import audit as audit_cli
+    from accounts.audit_routes import bp as audit_bp
+    from accounts.cli import staff_cli
     from accounts.models import User
+    from accounts.services import render_email_changed, render_set_password
+    from core import outbox
     from core.extensions import db, login_manager
 
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to see this page.")
-    login_manager.session_protection = "basic"
+    login_manager.session_protection = None  # the server-side session decides
 
     @login_manager.user_loader
     def _load(session_id: str) -> User | None:
+        from accounts import sessions
+
         user_id, _sep, version = session_id.partition(":")
         if not user_id.isdigit() or not version.isdigit():
             return None
         user = db.session.get(User, int(user_id))
         if user is None or user.session_version != int(version):
             return None
-        return user
+        return user if sessions.validate(user) else None
 
-    from accounts.services import render_set_password
-    from core import outbox
+    @app.before_request
+    def _staff_must_enrol() -> Response | None:
+        if (current_user.is_authenticated and current_user.is_staff
+                and not current_user.totp_enabled
+                and request.endpoint not in ENROLMENT_ENDPOINTS):
+            return redirect(url_for("accounts.totp_setup"))
+        return None
 
     outbox.register_template("set_password", render_set_password)
+    outbox.register_template("email_changed", render_email_changed)
     app.register_blueprint(bp)
+    app.register_blueprint(staff.bp)
+    app.register_blueprint(audit_bp)
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(audit_cli)

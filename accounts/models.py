@@ -1,11 +1,11 @@
-"""User accounts and single-use links."""
+"""User accounts, their sign-in sessions, second factor, and single-use links."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import UTCDateTime
@@ -13,7 +13,8 @@ from core.extensions import db
 
 
 class User(UserMixin, db.Model):
-    """A person who signs in. A patient account serves exactly one product line."""
+    """A person who signs in. A patient account serves exactly one product line; staff
+    (doctor, operator, admin) have none."""
 
     __tablename__ = "user_account"
 
@@ -21,15 +22,55 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)  # lower-cased login
     role: Mapped[str] = mapped_column(String(16), default="patient")
     product_line: Mapped[str | None] = mapped_column(String(32))
+    full_name: Mapped[str | None] = mapped_column(String(150))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     language: Mapped[str] = mapped_column(String(8), default="ru")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Changes when the password does: sessions signed in before a change end.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Doctors: on-duty and/or a specialist with a specialty; pediatric for children.
+    on_duty_doctor: Mapped[bool] = mapped_column(Boolean, default=False)
+    specialty: Mapped[str | None] = mapped_column(String(64))
+    pediatric: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Second factor (TOTP). The secret is shown once at enrolment.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in {"doctor", "operator", "admin"}
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
+
+
+class UserSession(db.Model):
+    """One signed-in browser. The cookie holds a random id; only its SHA-256 is here,
+    so a revoked or expired row makes a copied cookie worthless."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecoveryCode(db.Model):
+    """A single-use second-factor recovery code; only its hash is stored."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PasswordLink(db.Model):

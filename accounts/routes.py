@@ -1,58 +1,129 @@
-"""Sign-in, sign-out, set-password links, and the account page."""
+"""Sign-in (password, then the second factor), sign-out, set-password links."""
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from accounts import bp, passwords, services
-from accounts.forms import LoginForm, RequestLinkForm, SetPasswordForm
+from accounts import audit, bp, passwords, services, sessions, throttle, totp
+from accounts.forms import LoginForm, RequestLinkForm, SecondFactorForm, SetPasswordForm
+from accounts.models import User
+from core import clock
+from core.access import public
 from core.extensions import db, limiter
 from core.i18n import safe_next
 
+PENDING = "pending_2fa"
+PENDING_SECONDS = 300
 
-def _login_limit() -> str:
+
+def _ip_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
 
+def start_page(user: User) -> str:
+    """Where a signed-in person lands: patients on their policies, admins on staff."""
+    if user.role == "patient":
+        return url_for("activation.account")
+    if user.role == "admin":
+        return url_for("staff.index")
+    return url_for("accounts.profile")
+
+
 @bp.get("/")
+@public
 def home() -> str | Response:
-    """The landing page: activate a policy or sign in."""
+    """The landing page, or the signed-in user's start page."""
     if current_user.is_authenticated:
-        return redirect(url_for("activation.account"))
+        return redirect(start_page(current_user))
     return render_template("home.html")
 
 
+def _complete(user: User, how: str) -> Response:
+    sessions.start(user)
+    audit.append("auth.sign_in", actor=user, subject=f"user:{user.id}", details={"how": how})
+    db.session.commit()
+    response = redirect(safe_next(request.args.get("next"), start_page(user)))
+    throttle.remember_device(response, user)
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@public
+@limiter.limit(_ip_limit, methods=["POST"])
+@throttle.per_account
 def login() -> str | Response | tuple[str, int]:
     """Sign in by email and password; one generic error for any mismatch."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = services.authenticate(form.email.data or "", form.password.data or "")
-        if user is not None:
-            login_user(user)
-            return redirect(safe_next(request.args.get("next"), url_for("activation.account")))
-        form.password.errors = [_("Wrong email or password.")]
-        return render_template("accounts/login.html", form=form), 422
+        email = (form.email.data or "").strip().lower()
+        user = services.authenticate(email, form.password.data or "")
+        if user is None:
+            audit.append("auth.sign_in_failed", details={"email": email[:254]})
+            db.session.commit()
+            form.password.errors = [_("Wrong email or password.")]
+            return render_template("accounts/login.html", form=form), 422
+        if user.totp_enabled:
+            session.clear()
+            session[PENDING] = {"user": user.id, "at": clock.now().timestamp()}
+            return redirect(url_for("accounts.second_factor", next=request.args.get("next")))
+        return _complete(user, "password")
     return render_template("accounts/login.html", form=form)
 
 
+def _pending_user() -> User | None:
+    pending = session.get(PENDING)
+    if not pending or clock.now().timestamp() - pending["at"] > PENDING_SECONDS:
+        return None
+    return db.session.get(User, pending["user"])
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@public
+@limiter.limit(_ip_limit, methods=["POST"])
+def second_factor() -> str | Response | tuple[str, int]:
+    """The second step of sign-in: a code from the authenticator app or a recovery code."""
+    user = _pending_user()
+    if user is None:
+        flash(_("Please sign in again."), "info")
+        return redirect(url_for("accounts.login"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        code = (form.code.data or "").strip()
+        if totp.accept_code(user, code):
+            return _complete(user, "totp")
+        if totp.use_recovery_code(user, code):
+            audit.append("auth.recovery_code_used", actor=user, subject=f"user:{user.id}")
+            return _complete(user, "recovery_code")
+        db.session.rollback()
+        audit.append("auth.sign_in_failed", actor=user, subject=f"user:{user.id}",
+                     details={"step": "second_factor"})
+        db.session.commit()
+        form.code.errors = [_("This code is not valid. Codes change every 30 seconds and "
+                              "work once.")]
+        return render_template("accounts/second_factor.html", form=form), 422
+    return render_template("accounts/second_factor.html", form=form)
+
+
 @bp.post("/logout")
-@login_required
+@public
 def logout() -> Response:
-    """Sign out of this browser."""
-    logout_user()
+    """Sign out of this browser; the session ends on the server too."""
+    if current_user.is_authenticated:
+        audit.append("auth.sign_out", actor=current_user, subject=f"user:{current_user.id}")
+    sessions.end_current()
+    db.session.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
 
 
 @bp.route("/password/link", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@public
+@limiter.limit(_ip_limit, methods=["POST"])
 def request_link() -> str | Response:
-    """Ask for a new set-password link; the answer never says if the email is known."""
+    """Forgotten password: always the same answer, whether the email is known or not."""
     form = RequestLinkForm()
     if form.validate_on_submit():
         services.request_password_link((form.email.data or "").strip().lower())
@@ -64,8 +135,9 @@ def request_link() -> str | Response:
 
 
 @bp.route("/password/set/<token>", methods=["GET", "POST"])
+@public
 def set_password(token: str) -> str | Response | tuple[str, int]:
-    """Set a password with a single-use link, then sign in."""
+    """Set a password with a single-use link; every other session of the account ends."""
     try:
         user = services.link_user(token)
     except services.LinkInvalid:
@@ -84,9 +156,9 @@ def set_password(token: str) -> str | Response | tuple[str, int]:
                 db.session.rollback()
                 return render_template("accounts/link_invalid.html"), 410
             else:
-                db.session.commit()
-                login_user(user)
+                sessions.end_all(user)
+                audit.append("auth.password_reset", actor=user, subject=f"user:{user.id}")
                 flash(_("Your password is set."), "success")
-                return redirect(url_for("activation.account"))
+                return _complete(user, "password_link")
         return render_template("accounts/set_password.html", form=form, user=user), 422
     return render_template("accounts/set_password.html", form=form, user=user)

@@ -148,3 +148,82 @@ def request_password_link(email: str) -> None:
     user = find_by_email(email)
     if user is not None:
         send_password_link(user)
+
+
+class EmailTaken(ValueError):
+    """Another account already uses the email."""
+
+
+def update_profile(user: User, full_name: str | None, language: str | None) -> None:
+    """Set the display name and preferred language (flushes nothing)."""
+    name = " ".join((full_name or "").split())
+    user.full_name = name[:150] or None
+    if language in current_app.config["LANGUAGES"]:
+        user.language = language
+
+
+def change_password(user: User, new_password: str) -> None:
+    """Replace the password after the rules; raises PasswordRuleError."""
+    passwords.check_rules(new_password, user.email)
+    user.password_hash = passwords.hash_password(new_password)
+    user.password_changed_at = clock.now()
+
+
+def change_email(user: User, new_email: str) -> str:
+    """Move the login to ``new_email`` and tell the old address; returns the old one.
+
+    Raises :class:`EmailTaken` (or a RuleError message) when it cannot be used.
+    """
+    from activation.rules import RuleError, parse_email
+
+    try:
+        email = parse_email(new_email)
+    except RuleError as exc:
+        raise EmailTaken(str(exc)) from None
+    if email == user.email:
+        return user.email
+    if find_by_email(email) is not None:
+        raise EmailTaken(_("Another account uses this email."))
+    old = user.email
+    user.email = email
+    outbox.enqueue(old, "email_changed", {"user_id": user.id, "old": old, "new": email},
+                   user.language)
+    return old
+
+
+def render_email_changed(context: dict[str, Any]) -> outbox.RenderedMail:
+    """Outbox renderer: the notice to the old address after a change of login email."""
+    ctx = {"old": context["old"], "new": context["new"]}
+    return outbox.RenderedMail(_("Your Personal Doctor login email was changed"),
+                               render_template("email/email_changed.txt", **ctx),
+                               render_template("email/email_changed.html", **ctx))
+
+
+STAFF_ROLES = ("doctor", "operator", "admin")
+
+
+def create_staff(email: str, role: str, *, full_name: str | None = None,
+                 specialty: str | None = None, pediatric: bool = False,
+                 on_duty: bool = False, language: str = "ru") -> User:
+    """Create a staff account and send its set-password link; raises ValueError."""
+    from activation.rules import RuleError, parse_email
+
+    if role not in STAFF_ROLES:
+        raise ValueError(_("Choose a role: doctor, operator or admin."))
+    try:
+        address = parse_email(email)
+    except RuleError as exc:
+        raise ValueError(str(exc)) from None
+    if find_by_email(address) is not None:
+        raise ValueError(_("Another account uses this email."))
+    if role == "doctor" and not (on_duty or specialty):
+        raise ValueError(_("A doctor is on duty, a specialist, or both: say which."))
+    user = User(email=address, role=role, full_name=full_name, language=language,
+                created_at=clock.now(), session_version=1,
+                specialty=(specialty or None) if role == "doctor" else None,
+                pediatric=pediatric and role == "doctor",
+                on_duty_doctor=on_duty and role == "doctor")
+    db.session.add(user)
+    db.session.flush()
+    send_password_link(user)
+    return user

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from activation import services, unit
 from activation.errors import ActivationRefused
 from core import api
+from core.access import public
 from core.extensions import limiter
 from core.jsonutil import json_response
 from core.problems import problem
@@ -56,6 +57,7 @@ def _ip_limit() -> str:
 
 
 @bp.post("/activations")
+@public
 @limiter.limit(_ip_limit)
 def create_activation() -> Response:
     """Activate a policy.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, g, redirect, render_template, session, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from activation import bp, coverage, services, unit
@@ -12,6 +12,7 @@ from activation.errors import ActivationRefused
 from activation.forms import ActivationForm
 from activation.models import Activation
 from core import clock
+from core.access import allow, public
 from core.extensions import db, limiter
 
 
@@ -20,6 +21,7 @@ def _ip_limit() -> str:
 
 
 @bp.route("/activate", methods=["GET", "POST"])
+@public
 @limiter.limit(_ip_limit, methods=["POST"])
 def activate() -> str | Response | tuple[str, int, dict[str, str]]:
     """Show the activation form; on a valid submission activate and confirm."""
@@ -46,6 +48,7 @@ def activate() -> str | Response | tuple[str, int, dict[str, str]]:
 
 
 @bp.get("/activate/done")
+@public
 def done() -> str | Response:
     """The confirmation of the activation just made in this browser session."""
     activation_id = session.get("activated")
@@ -58,7 +61,7 @@ def done() -> str | Response:
 
 
 @bp.get("/account")
-@login_required
+@allow("patient")
 def account() -> str:
     """The patient's policies with their status, days left and Appendix 1."""
     today = clock.today()
@@ -71,7 +74,7 @@ def account() -> str:
 
 
 @bp.get("/account/policies/<number>/appendix-1.pdf")
-@login_required
+@allow("patient")
 def appendix(number: str) -> Response:
     """Download Appendix 1 of one of the account's own policies."""
     a = services.activation_of(current_user, number)

@@ -16,6 +16,7 @@ from apispec.yaml_utils import load_operations_from_docstring
 from flask import Blueprint, Flask, current_app
 from werkzeug.wrappers import Response
 
+from core.access import public
 from core.extensions import csrf
 from core.jsonutil import json_response
 
@@ -82,6 +83,7 @@ def build_spec(app: Flask) -> dict[str, Any]:
 
 
 @bp.get("/openapi.json")
+@public
 def openapi() -> Response:
     """The OpenAPI document of this API.
     ---
@@ -96,6 +98,7 @@ def openapi() -> Response:
 
 
 @bp.get("/ping")
+@public
 def ping() -> Response:
     """A trivial endpoint: liveness, and the baseline of the benchmarks.
     ---

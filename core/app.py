@@ -11,7 +11,7 @@ from flask import Flask, g
 from flask_babel import format_date, format_datetime, get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import config, i18n, problems, security
+from core import access, config, i18n, problems, security
 from core.db import render_item, tune_sqlite
 from core.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
 
@@ -48,6 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         tune_sqlite(db.engine)
 
     security.init_app(app)
+    access.init_app(app)
     problems.init_app(app)
 
     import accounts

@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from core.access import public
 from core.extensions import db
 from core.outbox import OutboxMessage, materialise, render_attachment
 
@@ -37,6 +38,7 @@ def _get(msg_id: int) -> OutboxMessage:
 
 
 @bp.get("/")
+@public
 def index() -> str:
     """Every message in the outbox, newest first."""
     messages = db.session.scalars(
@@ -49,12 +51,14 @@ def index() -> str:
 
 
 @bp.get("/<int:msg_id>")
+@public
 def show(msg_id: int) -> str:
     """One message: headers, the text part, links to the HTML part and attachments."""
     return render_template("devmail/show.html", msg=_get(msg_id))
 
 
 @bp.get("/<int:msg_id>/html")
+@public
 def html(msg_id: int) -> Response:
     """The HTML part as the recipient's mail program would show it (no scripts)."""
     msg = _get(msg_id)
@@ -67,6 +71,7 @@ def html(msg_id: int) -> Response:
 
 
 @bp.get("/<int:msg_id>/attachments/<int:index>")
+@public
 def attachment(msg_id: int, index: int) -> Response:
     """Render and download attachment ``index`` of the message."""
     msg = _get(msg_id)

@@ -9,6 +9,8 @@ from flask import Blueprint, current_app, redirect, request
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from core.access import public
+
 LANG_COOKIE = "lang"
 bp = Blueprint("i18n", __name__)
 
@@ -46,6 +48,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
 
 
 @bp.get("/lang/<code>")
+@public
 def switch(code: str) -> Response:
     """Remember the chosen language and go back to the page the user was on."""
     response = redirect(safe_next(request.args.get("next")))

@@ -145,16 +145,23 @@ def test_account_page_lists_policies_with_status_days_left_and_appendix(client, 
     user.password_hash = hash_password("correct horse battery")
     user.language = "en"
     db.session.commit()
-    client.post("/login", data={"email": "ivanov@mail.kz", "password": "correct horse battery"})
+
+    def sign_in():  # days pass between the looks: each starts a new session
+        client.post("/login", data={"email": "ivanov@mail.kz",
+                                    "password": "correct horse battery"})
+
+    sign_in()
     page = client.get("/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Waiting period until March 24, 2026" in page
     assert "380 days left" in page
     clock.shift(timedelta(days=20))
+    sign_in()
     page = client.get("/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Active until March 24, 2027" in page
     pdf = client.get(f"/account/policies/{policy.number}/appendix-1.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     clock.shift(timedelta(days=400))
+    sign_in()
     page = client.get("/account", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Ended: the last covered day was March 24, 2027" in page
 

@@ -1,0 +1,45 @@
+"""``flask staff ...``: staff accounts from the command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+from flask_babel import force_locale
+
+from accounts import audit, services
+from core.db import writing
+from core.extensions import db
+
+
+@click.group("staff")
+def staff_cli() -> None:
+    """Staff accounts (doctors, operators, admins)."""
+
+
+@staff_cli.command("add")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(services.STAFF_ROLES))
+@click.option("--specialty", default=None, help="A specialist doctor's specialty.")
+@click.option("--on-duty", is_flag=True, help="An on-duty doctor (takes the queue).")
+@click.option("--pediatric", is_flag=True, help="The doctor sees children.")
+@click.option("--name", "full_name", default=None)
+@click.option("--language", default="ru", type=click.Choice(["ru", "kk", "en"]))
+@with_appcontext
+def add(email: str, role: str, specialty: str | None, on_duty: bool, pediatric: bool,
+        full_name: str | None, language: str) -> None:
+    """Create a staff account; it receives a link to set its password."""
+    with force_locale("en"), writing():
+        try:
+            user = services.create_staff(email, role, full_name=full_name, specialty=specialty,
+                                         pediatric=pediatric, on_duty=on_duty,
+                                         language=language)
+        except ValueError as exc:
+            db.session.rollback()
+            click.echo(f"Not added: {exc}", err=True)
+            sys.exit(1)
+        audit.append("staff.created", subject=f"user:{user.id}",
+                     details={"role": role, "email": user.email, "by": "cli"})
+        db.session.commit()
+    click.echo(f"Added {role} {user.email}; a set-password link is in the outbox.")

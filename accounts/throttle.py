@@ -1,0 +1,82 @@
+"""Sign-in throttling per account, on top of the per-IP limit.
+
+Two limits count sign-in attempts (atomically, in Flask-Limiter's storage: Redis when
+``REDIS_URL`` is set, memory otherwise):
+
+* per account and IP address: 5 a minute, 20 an hour, 50 a day — delays that grow
+  with the failures of one attacker;
+* per account from all addresses: 30 in 10 minutes, so many addresses cannot guess
+  fast either. Browsers that have signed in to this account before carry a signed
+  "known device" cookie and are exempt from this one, so an attacker cannot lock the
+  owner out: at worst, a new device waits out a 10-minute window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response
+
+from accounts.models import User
+from core.extensions import limiter
+
+DEVICE_COOKIE = "known_device"
+DEVICE_DAYS = 180
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _email() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254]
+
+
+def _account_ip_key() -> str:
+    return f"signin:{_email()}:{request.remote_addr}"
+
+
+def _account_key() -> str:
+    return f"signin:{_email()}"
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="known-device")  # type: ignore[arg-type]
+
+
+def _known_device() -> bool:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return False
+    try:
+        emails = _serializer().loads(raw)
+    except BadSignature:
+        return False
+    return isinstance(emails, list) and _email() in emails
+
+
+def remember_device(response: Response, user: User) -> None:
+    """Mark this browser as one that has signed in to ``user``'s account."""
+    emails: list[str] = []
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if raw:
+        try:
+            loaded = _serializer().loads(raw)
+            emails = [e for e in loaded if isinstance(e, str)] if isinstance(loaded, list) else []
+        except BadSignature:
+            emails = []
+    if user.email not in emails:
+        emails = [*emails, user.email][-5:]
+    response.set_cookie(DEVICE_COOKIE, _serializer().dumps(emails),
+                        max_age=DEVICE_DAYS * 24 * 3600, httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+
+
+def per_account(view: F) -> F:
+    """Apply both per-account limits to the POSTs of a sign-in view."""
+    view = limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT_IP"],
+                         key_func=_account_ip_key, methods=["POST"])(view)
+    view = limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"],
+                         key_func=_account_key, methods=["POST"],
+                         exempt_when=_known_device)(view)
+    return view
