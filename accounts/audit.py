@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 from flask import has_request_context, request
 from sqlalchemy import JSON, Connection, Integer, String, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
-from core.db import UTCDateTime
+from core.db import UTCDateTime, writing
 from core.extensions import db
 
 GENESIS = "0" * 64
@@ -96,13 +96,32 @@ def append(action: str, *, actor: Actor | None = None, subject: str | None = Non
     ``ip`` defaults to the request's remote address. ``details`` must be JSON data.
     Appends are serialised on the head row, so the chain has one order.
     """
+    return _append(db.session, action, actor, subject, details, ip)
+
+
+def append_now(action: str, *, actor: Actor | None = None, subject: str | None = None,
+               details: dict[str, Any] | None = None, ip: str | None = None) -> AuditEntry:
+    """Like :func:`append`, but in a transaction of its own, committed before it returns.
+
+    For GET requests (a record was viewed): their transaction reads, and on SQLite a
+    reader that later writes fails if another writer committed in between. Never call
+    it while this thread's own transaction holds the write lock (a POST on SQLite).
+    """
+    with writing(), Session(db.engine, expire_on_commit=False) as session:
+        entry = _append(session, action, actor, subject, details, ip)
+        session.commit()
+    return entry
+
+
+def _append(session: Session, action: str, actor: Actor | None, subject: str | None,
+            details: dict[str, Any] | None, ip: str | None) -> AuditEntry:
     if not action or len(action) > 64:
         raise ValueError("an audit action is 1 to 64 characters")
     if ip is None and has_request_context():
         ip = request.remote_addr
     # Hash what will be read back: a JSON round trip turns tuples into lists and so on.
     content = json.loads(json.dumps(details or {}))
-    head = _locked_head()
+    head = _locked_head(session)
     entry = AuditEntry(id=head.last_id + 1, at=clock.now(), action=action,
                        actor_id=actor.id if actor is not None else None,
                        actor_email=_clip(actor.email if actor is not None else None, 254),
@@ -111,17 +130,17 @@ def append(action: str, *, actor: Actor | None = None, subject: str | None = Non
     entry.hash = entry_hash(entry.prev_hash, entry.id, entry.at, entry.actor_id,
                             entry.actor_email, entry.action, entry.subject, entry.details,
                             entry.ip)
-    db.session.add(entry)
+    session.add(entry)
     head.last_id, head.last_hash = entry.id, entry.hash
-    db.session.flush()
+    session.flush()
     return entry
 
 
-def _locked_head() -> AuditHead:
+def _locked_head(session: Session) -> AuditHead:
     """The head row, locked until the transaction ends (created on first use)."""
     query = (select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update()
              .execution_options(populate_existing=True))
-    head = db.session.scalars(query).first()
+    head = session.scalars(query).first()
     if head is not None:
         return head
     dialect = db.engine.dialect.name
@@ -131,12 +150,12 @@ def _locked_head() -> AuditHead:
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        db.session.execute(insert(AuditHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS)
-                           .on_conflict_do_nothing(index_elements=[AuditHead.id]))
+        session.execute(insert(AuditHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS)
+                        .on_conflict_do_nothing(index_elements=[AuditHead.id]))
     else:
-        db.session.add(AuditHead(id=HEAD_ID, last_id=0, last_hash=GENESIS))
-        db.session.flush()
-    return db.session.scalars(query).one()
+        session.add(AuditHead(id=HEAD_ID, last_id=0, last_hash=GENESIS))
+        session.flush()
+    return session.scalars(query).one()
 
 
 @dataclass

@@ -16,6 +16,7 @@ from accounts.audit import (
     AuditEntry,
     AuditHead,
     append,
+    append_now,
     entry_hash,
     install_append_only,
     remove_append_only,
@@ -102,6 +103,17 @@ def test_append_records_who_what_when_and_from_where(app, frozen_clock):
                                                              "10.1.2.3")
     assert entry.at == clock.now()
     assert entry.details == {"from": "doctor", "to": "admin"}
+
+
+def test_append_now_commits_on_its_own_inside_a_reading_request(app):
+    log(1)
+    with app.test_request_context("/", environ_base={"REMOTE_ADDR": "10.9.9.9"}):
+        db.session.scalar(select(func.count()).select_from(AuditEntry))  # a reader now
+        entry = append_now("patient.record_viewed", subject="consultation:1")
+        db.session.rollback()  # the request's own transaction does not carry it
+    assert (entry.id, entry.ip) == (2, "10.9.9.9")
+    assert db.session.get(AuditEntry, 2).prev_hash == db.session.get(AuditEntry, 1).hash
+    assert verify() == []
 
 
 def test_verify_passes_on_an_intact_log_read_back_from_the_database(app):

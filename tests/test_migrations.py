@@ -35,3 +35,23 @@ def test_upgrade_of_an_empty_database_matches_the_models(empty_database):
             diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert diff == []
+
+
+def test_migrated_audit_log_refuses_update_and_delete(empty_database):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+
+    from accounts import audit
+
+    app = make_app(empty_database)
+    with app.app_context():
+        upgrade()
+        audit.append("auth.sign_in", subject="user:1", ip="127.0.0.1")
+        db.session.commit()
+        for statement in ("UPDATE audit_entry SET action = 'x'", "DELETE FROM audit_entry"):
+            with pytest.raises(DatabaseError):
+                db.session.execute(text(statement))
+            db.session.rollback()
+        assert audit.verify() == []
+        db.session.remove()
+        db.engine.dispose()
