@@ -34,6 +34,8 @@ ACTIONS = (
     "auth.totp_enabled",
     "auth.totp_disabled",
     "auth.recovery_code_used",
+    "auth.email_changed",
+    "auth.sessions_ended",
     "staff.created",
     "staff.role_changed",
     "patient.record_viewed",

@@ -43,3 +43,26 @@ def add(email: str, role: str, specialty: str | None, on_duty: bool, pediatric: 
                      details={"role": role, "email": user.email, "by": "cli"})
         db.session.commit()
     click.echo(f"Added {role} {user.email}; a set-password link is in the outbox.")
+
+
+@staff_cli.command("role")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(services.STAFF_ROLES))
+@with_appcontext
+def change_role(email: str, role: str) -> None:
+    """Give a staff member another role; their sessions end so it applies at once."""
+    from accounts import sessions
+    from accounts.models import User
+
+    with writing():
+        user = services.find_by_email(email.strip().lower())
+        if user is None or not isinstance(user, User) or not user.is_staff:
+            click.echo(f"Not changed: no staff account {email}", err=True)
+            sys.exit(1)
+        old = user.role
+        user.role = role
+        sessions.end_all(user)
+        audit.append("staff.role_changed", subject=f"user:{user.id}",
+                     details={"from": old, "to": role, "by": "cli"})
+        db.session.commit()
+    click.echo(f"{user.email}: {old} -> {role}; their sessions have ended.")

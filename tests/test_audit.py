@@ -364,3 +364,15 @@ def test_pages_hold_50_entries_and_link_to_older_ones(audit_app, client):
     assert "page=2" in first and "action=staff.created" in first
     second = client.get("/staff/audit/?action=staff.created&page=2").get_data(as_text=True)
     assert "item-004" in second and "item-000" in second and "item-005" not in second
+
+
+def test_every_action_the_app_writes_is_listed_for_the_filter():
+    import re
+
+    from accounts.audit import ACTIONS
+    from tests.conftest import REPO
+
+    written = set()
+    for path in (REPO / "accounts").glob("*.py"):
+        written |= set(re.findall(r'audit\.append(?:_now)?\(\s*"([a-z_.]+)"', path.read_text()))
+    assert written <= set(ACTIONS)

@@ -224,3 +224,27 @@ def test_admin_adds_staff_on_the_page(client):
     assert db.session.scalar(select(User).where(User.email == "op@insurer.kz")).role == "operator"
     r = client.post("/staff/", data={"email": "op@insurer.kz", "role": "operator"})
     assert r.status_code == 422
+
+
+def test_staff_role_change_is_audited_and_ends_sessions(app, client):
+    from accounts.audit import AuditEntry
+
+    user = make_user("operator", email="op@insurer.kz")
+    sign_in(client, user)
+    result = app.test_cli_runner().invoke(args=["staff", "role", "--email", "op@insurer.kz",
+                                                "--role", "admin"])
+    assert result.exit_code == 0, result.output
+    assert client.get("/account/profile").status_code == 302
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "staff.role_changed"))
+    assert entry.details == {"from": "operator", "to": "admin", "by": "cli"}
+
+
+def test_sign_ins_and_failures_are_audited_with_address(client):
+    from accounts.audit import AuditEntry
+
+    user = make_user("patient", email="p@mail.kz")
+    client.post("/login", data={"email": "p@mail.kz", "password": "wrong"})
+    sign_in(client, user)
+    actions = [(e.action, e.ip) for e in db.session.scalars(select(AuditEntry).order_by(
+        AuditEntry.id))]
+    assert actions == [("auth.sign_in_failed", "127.0.0.1"), ("auth.sign_in", "127.0.0.1")]
