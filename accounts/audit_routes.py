@@ -29,6 +29,8 @@ ACTION_LABELS = {
     "auth.totp_enabled": _l("Authenticator app turned on"),
     "auth.totp_disabled": _l("Authenticator app turned off"),
     "auth.recovery_code_used": _l("Recovery code used"),
+    "auth.email_changed": _l("Login email changed"),
+    "auth.sessions_ended": _l("Signed out on other devices"),
     "staff.created": _l("Staff account created"),
     "staff.role_changed": _l("Role changed"),
     "patient.record_viewed": _l("Medical record viewed"),

@@ -31,6 +31,10 @@ class StaffForm(FlaskForm):
     pediatric = BooleanField(_l("Sees children"))
 
 
+ROLE_NAMES = {"doctor": _l("Doctor"), "operator": _l("Insurer operator"),
+              "admin": _l("Administrator")}
+
+
 def _staff() -> list[User]:
     return list(db.session.scalars(
         select(User).where(User.role.in_(services.STAFF_ROLES)).order_by(User.email)))
@@ -50,11 +54,12 @@ def index() -> str | Response | tuple[str, int]:
         except ValueError as exc:
             db.session.rollback()
             form.email.errors = [str(exc)]
-            return render_template("staff/index.html", form=form, staff=_staff()), 422
+            return render_template("staff/index.html", form=form, staff=_staff(),
+                                   role_names=ROLE_NAMES), 422
         audit.append("staff.created", actor=current_user, subject=f"user:{user.id}",
                      details={"role": user.role, "email": user.email})
         db.session.commit()
         flash(_("%(email)s is added and has been sent a link to set a password.",
                 email=user.email), "success")
         return redirect(url_for("staff.index"))
-    return render_template("staff/index.html", form=form, staff=_staff())
+    return render_template("staff/index.html", form=form, staff=_staff(), role_names=ROLE_NAMES)
