@@ -33,8 +33,8 @@ class User(UserMixin, db.Model):
     on_duty_doctor: Mapped[bool] = mapped_column(Boolean, default=False)
     specialty: Mapped[str | None] = mapped_column(String(64))
     pediatric: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Second factor (TOTP). The secret is shown once at enrolment.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Second factor (TOTP): the key, encrypted with DATA_KEYS (core.crypto).
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
 

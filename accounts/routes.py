@@ -83,6 +83,7 @@ def _pending_user() -> User | None:
 @bp.route("/login/code", methods=["GET", "POST"])
 @public
 @limiter.limit(_ip_limit, methods=["POST"])
+@throttle.per_pending_user
 def second_factor() -> str | Response | tuple[str, int]:
     """The second step of sign-in: a code from the authenticator app or a recovery code."""
     user = _pending_user()

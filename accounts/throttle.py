@@ -80,3 +80,17 @@ def per_account(view: F) -> F:
                          key_func=_account_key, methods=["POST"],
                          exempt_when=_known_device)(view)
     return view
+
+
+def _pending_user_key() -> str:
+    from flask import session
+
+    pending = session.get("pending_2fa") or {}
+    return f"second-factor:{pending.get('user', request.remote_addr)}"
+
+
+def per_pending_user(view: F) -> F:
+    """Limit second-factor guesses per account (whatever the address): 6-digit codes
+    must not be guessable by someone who already has the password."""
+    return limiter.limit(lambda: current_app.config["RATELIMIT_SECOND_FACTOR"],
+                         key_func=_pending_user_key, methods=["POST"])(view)

@@ -17,7 +17,7 @@ import segno
 from sqlalchemy import delete, update
 
 from accounts.models import RecoveryCode, User
-from core import clock
+from core import clock, crypto
 from core.extensions import db
 
 ISSUER = "Personal Doctor"
@@ -58,9 +58,10 @@ def matching_step(secret: str, code: str) -> int | None:
 
 def accept_code(user: User, code: str, secret: str | None = None) -> bool:
     """Accept ``code`` for ``user`` once; records its step atomically (flushes)."""
-    secret = secret or user.totp_secret
-    if not secret:
-        return False
+    if secret is None:
+        if not user.totp_secret:
+            return False
+        secret = crypto.decrypt(user.totp_secret)
     step = matching_step(secret, code)
     if step is None:
         return False
@@ -105,7 +106,7 @@ def enable(user: User, secret: str, code: str) -> list[str] | None:
     """Turn TOTP on if ``code`` proves the app holds ``secret``; returns recovery codes."""
     if not accept_code(user, code, secret):
         return None
-    user.totp_secret = secret
+    user.totp_secret = crypto.encrypt(secret)  # encrypted at rest (DATA_KEYS)
     user.totp_enabled = True
     return new_recovery_codes(user)
 

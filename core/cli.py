@@ -12,6 +12,20 @@ from flask.cli import with_appcontext
 def init_app(app: Flask) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(outbox_group)
+    app.cli.add_command(keys_group)
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Keys for the configuration."""
+
+
+@keys_group.command("new")
+def keys_new() -> None:
+    """Print a fresh key for DATA_KEYS (put it first to rotate; keep the old ones after)."""
+    from core.crypto import new_key
+
+    click.echo(new_key())
 
 
 @click.group("outbox")

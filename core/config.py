@@ -25,6 +25,7 @@ ENV_SETTINGS = (
     "MAIL_DEFAULT_SENDER",
     "REDIS_URL",
     "ACTIVATION_CODE_KEY",
+    "DATA_KEYS",
     "PROXY_FIX_X_FOR",
     "INSURER_NAME",
     "CONTACT_CENTRE_PHONE",
@@ -33,6 +34,7 @@ ENV_SETTINGS = (
     "RATELIMIT_LOGIN",
     "RATELIMIT_LOGIN_ACCOUNT_IP",
     "RATELIMIT_LOGIN_ACCOUNT",
+    "RATELIMIT_SECOND_FACTOR",
 )
 
 _BOOL = {"MAIL_USE_TLS", "MAIL_USE_SSL", "DEMO", "TESTING"}
@@ -79,6 +81,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_LOGIN": "20 per minute;200 per hour",
         "RATELIMIT_LOGIN_ACCOUNT_IP": "5 per minute;20 per hour;50 per day",
         "RATELIMIT_LOGIN_ACCOUNT": "30 per 10 minutes",
+        "RATELIMIT_SECOND_FACTOR": "5 per minute;30 per hour",
         "STAFF_IDLE_MINUTES": 15,
         "PATIENT_IDLE_MINUTES": 60,
         "SESSION_ABSOLUTE_HOURS": 12,
@@ -133,6 +136,17 @@ def load(app: Any, overrides: dict[str, Any] | None) -> None:
             raise ConfigError("ACTIVATION_CODE_KEY must be set outside demo and test mode")
         app.config["ACTIVATION_CODE_KEY"] = (
             "demo-activation-key" if app.config["DEMO"] else secrets.token_hex(32)
+        )
+    if not app.config.get("DATA_KEYS"):
+        if not relaxed:
+            raise ConfigError("DATA_KEYS must be set outside demo and test mode "
+                              "(generate one with `flask keys new`)")
+        from cryptography.fernet import Fernet
+
+        # Demo data survives restarts; tests get a fresh key.
+        app.config["DATA_KEYS"] = (
+            "ZGVtby1kYXRhLWtleS1kby1ub3QtdXNlLWluLXByb2Q=" if app.config["DEMO"]
+            else Fernet.generate_key().decode()
         )
     if app.config["BASE_URL"].startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True

@@ -8,7 +8,7 @@ import pyotp
 
 from accounts.models import User
 from accounts.passwords import hash_password
-from core import clock
+from core import clock, crypto
 from core.extensions import db
 
 PASSWORD = "correct horse battery"
@@ -22,7 +22,7 @@ def make_user(role: str = "patient", email: str | None = None, totp: bool | None
                 role=role, product_line="personal_doctor" if role == "patient" else None,
                 language="en", created_at=clock.now(), session_version=1,
                 password_hash=hash_password(PASSWORD),
-                totp_secret=pyotp.random_base32() if totp else None,
+                totp_secret=crypto.encrypt(pyotp.random_base32()) if totp else None,
                 totp_enabled=bool(totp), **fields)
     db.session.add(user)
     db.session.commit()
@@ -31,7 +31,8 @@ def make_user(role: str = "patient", email: str | None = None, totp: bool | None
 
 def code_for(user: User, offset_steps: int = 0) -> str:
     """The TOTP code of ``user`` at the business clock's time (plus steps)."""
-    return pyotp.TOTP(user.totp_secret).at(clock.now().timestamp() + 30 * offset_steps)
+    secret = crypto.decrypt(user.totp_secret)
+    return pyotp.TOTP(secret).at(clock.now().timestamp() + 30 * offset_steps)
 
 
 def sign_in(client: Any, user: User, code: str | None = None) -> Any:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-import pyotp
 import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
@@ -24,11 +23,10 @@ from accounts.audit import (
 )
 from accounts.audit_cli import audit as audit_cli
 from accounts.audit_routes import bp as audit_bp
-from accounts.models import User
-from accounts.passwords import hash_password
 from core import clock
 from core.db import writing
 from core.extensions import db
+from tests import accounts_helpers as helpers
 
 ENTRIES = AuditEntry.__table__
 PASSWORD = "correct horse battery staple"
@@ -72,13 +70,7 @@ def tamper(statement):
 
 
 def make_user(email, role):
-    user = User(email=email, role=role, password_hash=hash_password(PASSWORD), language="en",
-                created_at=clock.now(), session_version=1)
-    if role != "patient":  # staff sign in with a second factor
-        user.totp_secret, user.totp_enabled = pyotp.random_base32(), True
-    db.session.add(user)
-    db.session.commit()
-    return user
+    return helpers.make_user(role, email=email)
 
 
 # --- the chain -------------------------------------------------------------------------
@@ -260,23 +252,8 @@ def test_cli_verify_exits_1_and_lists_the_problems(audit_app):
 # --- the page --------------------------------------------------------------------------
 
 def sign_in(client, user):
-    """Through /login (and the second factor); else through the Flask-Login session; else
-    skip."""
-    def signed_in() -> bool:
-        return client.get("/staff/audit/").status_code in (200, 403)
-
-    response = client.post("/login", data={"email": user.email, "password": PASSWORD})
-    if "/login/code" in response.headers.get("Location", ""):
-        code = pyotp.TOTP(user.totp_secret).at(clock.now())
-        client.post("/login/code", data={"code": code})
-    if signed_in():
-        return
-    with client.session_transaction() as sess:
-        sess["_user_id"] = user.get_id()
-        sess["_fresh"] = True
-    if not signed_in():
-        pytest.skip("cannot sign a staff user in from a test (second factor / server-side "
-                    "sessions): the audit page tests need a sign-in helper from accounts")
+    """Through /login and, for staff, the second factor."""
+    assert helpers.sign_in(client, user).status_code == 302
 
 
 def test_an_operator_sees_entries_newest_first(audit_app, client):

@@ -248,3 +248,28 @@ def test_sign_ins_and_failures_are_audited_with_address(client):
     actions = [(e.action, e.ip) for e in db.session.scalars(select(AuditEntry).order_by(
         AuditEntry.id))]
     assert actions == [("auth.sign_in_failed", "127.0.0.1"), ("auth.sign_in", "127.0.0.1")]
+
+
+def test_second_factor_guesses_are_limited_per_account(app, client, frozen_clock):
+    user = make_user("doctor", specialty="neurology")
+    client.post("/login", data={"email": user.email, "password": PASSWORD})
+    statuses = [client.post("/login/code", data={"code": "000000"}).status_code
+                for _ in range(6)]
+    assert statuses == [422] * 5 + [429]
+
+
+def test_totp_keys_are_encrypted_at_rest(app, client, frozen_clock):
+    from sqlalchemy import text
+
+    from core import crypto
+
+    user = make_user("patient")
+    sign_in(client, user)
+    page = client.get("/account/security/totp").get_data(as_text=True)
+    secret = page.split('id="totp-secret">')[1].split("<")[0]
+    client.post("/account/security/totp",
+                data={"code": pyotp.TOTP(secret).at(clock.now().timestamp())})
+    stored = db.session.execute(text("SELECT totp_secret FROM user_account WHERE id = :i"),
+                                {"i": user.id}).scalar_one()
+    assert secret not in stored
+    assert crypto.decrypt(stored) == secret

@@ -95,7 +95,7 @@ def upgrade():
         batch_op.add_column(sa.Column('on_duty_doctor', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('specialty', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('pediatric', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('totp_secret', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('totp_enabled', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('totp_last_step', sa.Integer(), nullable=False, server_default='0'))
 

@@ -1,0 +1,37 @@
+"""Encryption at rest for secrets the app must read back (TOTP keys; later, files).
+
+``DATA_KEYS`` is a comma-separated list of Fernet keys (AES-128-CBC + HMAC-SHA256):
+the first encrypts, all decrypt, so a key can be rotated by putting a new one first.
+Required outside demo and test mode; ``flask keys new`` prints a fresh key.
+"""
+
+from __future__ import annotations
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from flask import current_app
+
+
+class DecryptionError(ValueError):
+    """The value was not encrypted with any configured key."""
+
+
+def _fernet() -> MultiFernet:
+    keys = [k.strip() for k in current_app.config["DATA_KEYS"].split(",") if k.strip()]
+    return MultiFernet([Fernet(k.encode()) for k in keys])
+
+
+def encrypt(plain: str) -> str:
+    """Encrypt ``plain`` with the current key; returns ASCII text for a column."""
+    return _fernet().encrypt(plain.encode()).decode()
+
+
+def decrypt(token: str) -> str:
+    """Decrypt a value from :func:`encrypt`; raises :class:`DecryptionError`."""
+    try:
+        return _fernet().decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise DecryptionError("not encrypted with any key in DATA_KEYS") from None
+
+
+def new_key() -> str:
+    return Fernet.generate_key().decode()
