@@ -103,11 +103,17 @@ def _prepare(app: Flask) -> None:
     click.echo(f"Personal Doctor is running at {url}")
     if app.config["DEMO"]:
         from core.db import writing
-        from core.demo import DEMO_PEOPLE, ensure_demo_policies
+        from core.demo import (
+            DEMO_PEOPLE,
+            DEMO_STAFF_PASSWORD,
+            ensure_demo_policies,
+            ensure_demo_staff,
+        )
         from core.extensions import db
 
         with writing():
             policies = ensure_demo_policies()
+            staff = ensure_demo_staff()
             db.session.commit()
         click.echo(f"Demo mode: database {app.config['SQLALCHEMY_DATABASE_URI']}")
         click.echo(f"Mail is not sent: read it at {url}/dev/mailbox/")
@@ -118,8 +124,12 @@ def _prepare(app: Flask) -> None:
         click.echo("Sample insured people (IIN, name):")
         for product, (iin, name) in DEMO_PEOPLE.items():
             click.echo(f"  {product}: {iin}  {name}")
-        click.echo("Demo logins: none until you activate; the account's email is its login "
-                   "and the set-password link arrives in the dev mailbox.")
+        click.echo("Demo logins: patients are created by activating a policy above (the "
+                   "set-password link arrives in the dev mailbox).")
+        click.echo(f"Staff (password \"{DEMO_STAFF_PASSWORD}\"; add the TOTP key to an "
+                   "authenticator app, or `oathtool --totp -b KEY`):")
+        for email, role, key in staff:
+            click.echo(f"  {role:<9} {email:<38} TOTP key {key}")
     elif not app.config.get("MAIL_SERVER"):
         click.echo("Warning: MAIL_SERVER is not set; mail stays in the outbox.", err=True)
 

@@ -3,6 +3,7 @@ products with codes that can be printed, and nothing else."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 
@@ -53,3 +54,41 @@ DEMO_PEOPLE = {
     "personal_doctor": ("871008401427", "Сейткали Айгерім Нұрланқызы"),
     "child_doctor": ("150301500128", "Иванов Иван Иванович"),  # born 2015-03-01
 }
+
+
+DEMO_STAFF_PASSWORD = "demo staff password 2026"  # noqa: S105  (demo mode only, printed)
+DEMO_STAFF = (
+    ("admin@demo.personal-doctor.kz", "admin", {}),
+    ("operator@demo.personal-doctor.kz", "operator", {}),
+    ("doctor@demo.personal-doctor.kz", "doctor", {"on_duty_doctor": True, "pediatric": True}),
+    ("cardiologist@demo.personal-doctor.kz", "doctor", {"specialty": "cardiology"}),
+)
+
+
+def demo_totp_key(email: str) -> str:
+    """The demo staff member's TOTP key (derived, so restarts agree)."""
+    digest = hmac.new(DEMO_KEY, email.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest[:20]).decode()
+
+
+def ensure_demo_staff() -> list[tuple[str, str, str]]:
+    """Demo staff accounts with a known password and TOTP key: ``(email, role, key)``.
+    Flushes; the caller commits."""
+    from accounts.models import User
+    from accounts.passwords import hash_password
+    from core import clock, crypto
+    from core.extensions import db
+
+    rows = []
+    password_hash = None
+    for email, role, fields in DEMO_STAFF:
+        key = demo_totp_key(email)
+        if db.session.scalar(select(User.id).where(User.email == email)) is None:
+            password_hash = password_hash or hash_password(DEMO_STAFF_PASSWORD)
+            db.session.add(User(email=email, role=role, language="ru", created_at=clock.now(),
+                                session_version=1, password_hash=password_hash,
+                                totp_secret=crypto.encrypt(key), totp_enabled=True,
+                                **fields))
+        rows.append((email, role, key))
+    db.session.flush()
+    return rows
