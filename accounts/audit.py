@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from flask import has_request_context, request
-from sqlalchemy import JSON, Connection, Integer, String, select
+from sqlalchemy import JSON, Connection, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
@@ -115,6 +117,14 @@ def append_now(action: str, *, actor: Actor | None = None, subject: str | None =
     return entry
 
 
+# The newest (id, hash) each engine's process has seen. An append first tries to move
+# the head from that value with one conditional UPDATE (which also locks the row), so
+# the common case is two statements; if another process moved the head meanwhile, or
+# a transaction rolled back, the UPDATE matches nothing and the head is read afresh.
+_head_cache: weakref.WeakKeyDictionary[Any, tuple[int, str]] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
 def _append(session: Session, action: str, actor: Actor | None, subject: str | None,
             details: dict[str, Any] | None, ip: str | None) -> AuditEntry:
     if not action or len(action) > 64:
@@ -123,18 +133,42 @@ def _append(session: Session, action: str, actor: Actor | None, subject: str | N
         ip = request.remote_addr
     # Hash what will be read back: a JSON round trip turns tuples into lists and so on.
     content = json.loads(json.dumps(details or {}))
-    head = _locked_head(session)
-    entry = AuditEntry(id=head.last_id + 1, at=clock.now(), action=action,
-                       actor_id=actor.id if actor is not None else None,
-                       actor_email=_clip(actor.email if actor is not None else None, 254),
-                       subject=_clip(subject, 200), details=content, ip=_clip(ip, 45),
-                       prev_hash=head.last_hash)
-    entry.hash = entry_hash(entry.prev_hash, entry.id, entry.at, entry.actor_id,
-                            entry.actor_email, entry.action, entry.subject, entry.details,
-                            entry.ip)
+    engine = session.get_bind()
+    with _cache_lock:
+        cached = _head_cache.get(engine)
+    at = clock.now()
+    actor_id = actor.id if actor is not None else None
+    actor_email = _clip(actor.email if actor is not None else None, 254)
+    subject, ip = _clip(subject, 200), _clip(ip, 45)
+
+    def chained(last_id: int, last_hash: str) -> AuditEntry:
+        entry = AuditEntry(id=last_id + 1, at=at, action=action, actor_id=actor_id,
+                           actor_email=actor_email, subject=subject, details=content, ip=ip,
+                           prev_hash=last_hash)
+        entry.hash = entry_hash(last_hash, entry.id, at, actor_id, actor_email, action,
+                                subject, content, ip)
+        return entry
+
+    entry = None
+    if cached is not None:
+        entry = chained(*cached)
+        moved = session.execute(
+            update(AuditHead)
+            .where(AuditHead.id == HEAD_ID, AuditHead.last_id == cached[0],
+                   AuditHead.last_hash == cached[1])
+            .values(last_id=entry.id, last_hash=entry.hash)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if moved != 1:
+            entry = None
+    if entry is None:
+        head = _locked_head(session)
+        entry = chained(head.last_id, head.last_hash)
+        head.last_id, head.last_hash = entry.id, entry.hash
     session.add(entry)
-    head.last_id, head.last_hash = entry.id, entry.hash
     session.flush()
+    with _cache_lock:
+        _head_cache[engine] = (entry.id, entry.hash)
     return entry
 
 
