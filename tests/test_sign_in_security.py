@@ -273,3 +273,21 @@ def test_totp_keys_are_encrypted_at_rest(app, client, frozen_clock):
                                 {"i": user.id}).scalar_one()
     assert secret not in stored
     assert crypto.decrypt(stored) == secret
+
+
+def test_over_https_the_session_cookie_is_secure_host_prefixed_httponly_lax(app, schema_url):
+    from tests.conftest import make_app
+
+    https_app = make_app(schema_url, BASE_URL="https://pd.example.kz", WTF_CSRF_ENABLED=False)
+    with https_app.app_context():  # rows are removed by the `app` fixture afterwards
+        user = make_user("patient")
+        client = https_app.test_client()
+        r = client.post("/login", data={"email": user.email, "password": PASSWORD},
+                        base_url="https://localhost")
+        cookie = next(h for h in r.headers.getlist("Set-Cookie") if h.startswith("__Host-"))
+        assert cookie.startswith("__Host-session=")
+        for flag in ("Secure", "HttpOnly", "SameSite=Lax", "Path=/"):
+            assert flag in cookie
+        assert "Domain=" not in cookie
+        db.session.remove()
+        db.engine.dispose()
