@@ -21,7 +21,7 @@ from sqlalchemy import JSON, Connection, Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
-from core.db import UTCDateTime, writing
+from core.db import SAFE_METHODS, UTCDateTime, writing
 from core.extensions import db
 
 GENESIS = "0" * 64
@@ -108,9 +108,12 @@ def append_now(action: str, *, actor: Actor | None = None, subject: str | None =
     """Like :func:`append`, but in a transaction of its own, committed before it returns.
 
     For GET requests (a record was viewed): their transaction reads, and on SQLite a
-    reader that later writes fails if another writer committed in between. Never call
-    it while this thread's own transaction holds the write lock (a POST on SQLite).
+    reader that later writes fails if another writer committed in between. In a
+    writing request (POST…), which already holds the write lock, a second connection
+    would wait for it forever: there the entry joins the request's own transaction.
     """
+    if has_request_context() and request.method not in SAFE_METHODS:
+        return _append(db.session, action, actor, subject, details, ip)
     with writing(), Session(db.engine, expire_on_commit=False) as session:
         entry = _append(session, action, actor, subject, details, ip)
         session.commit()

@@ -11,13 +11,13 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select, update
 
 from accounts.models import User, UserSession
 from core import clock
-from core.db import writing
+from core.db import SAFE_METHODS, writing
 from core.extensions import db
 
 SID = "sid"
@@ -75,10 +75,16 @@ def validate(user: User) -> bool:
     if row is None or not is_live(row, user, now):
         return False
     if now - row.last_seen_at >= TOUCH_EVERY:
-        # Its own short transaction, so a GET request never upgrades a read to a write.
-        with writing(), db.engine.begin() as conn:
-            conn.execute(update(UserSession).where(UserSession.id == row.id)
-                         .values(last_seen_at=now))
+        if has_request_context() and request.method in SAFE_METHODS:
+            # A reading request: its own short transaction, so the request's read
+            # transaction never turns into a write (SQLite would refuse that upgrade).
+            with writing(), db.engine.begin() as conn:
+                conn.execute(update(UserSession).where(UserSession.id == row.id)
+                             .values(last_seen_at=now))
+        else:
+            # A writing request already holds the write lock: a second connection
+            # would wait for it forever. The touch rides on this request's commit.
+            row.last_seen_at = now
     return True
 
 

@@ -291,3 +291,14 @@ def test_over_https_the_session_cookie_is_secure_host_prefixed_httponly_lax(app,
         assert "Domain=" not in cookie
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_form_sent_after_a_pause_is_not_blocked_by_the_activity_update(client, frozen_clock):
+    # A POST holds the write lock from its first query; noting the activity must not
+    # wait for a second writer (it used to time out after 30 s on SQLite).
+    sign_in(client, make_user("patient"))
+    clock.shift(timedelta(minutes=5))
+    r = client.post("/account/sessions/end-all")
+    assert r.status_code == 302
+    row = db.session.scalar(select(UserSession))
+    assert row.last_seen_at == clock.now()
