@@ -53,13 +53,10 @@ def switch(code: str) -> Response:
     """Remember the chosen language and go back to the page the user was on."""
     response = redirect(safe_next(request.args.get("next")))
     if code in supported():
+        # A cookie only: a link (GET) changes no data. The account's language, used
+        # for its emails, is set on the profile page.
         response.set_cookie(
             LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
             secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
         )
-        if current_user and getattr(current_user, "is_authenticated", False):
-            from core.extensions import db
-
-            current_user.language = code
-            db.session.commit()
     return response
