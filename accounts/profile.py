@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -51,7 +51,8 @@ def update_profile() -> Response | tuple[str, int]:
     flash(_("Saved."), "success")
     response = redirect(url_for("accounts.profile"))
     response.set_cookie("lang", current_user.language, max_age=365 * 24 * 3600,
-                        samesite="Lax", httponly=True)
+                        samesite="Lax", httponly=True,
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
     return response
 
 
