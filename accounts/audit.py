@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from flask import has_request_context, request
-from sqlalchemy import JSON, Connection, Integer, String, select, update
+from sqlalchemy import JSON, Connection, Integer, String, bindparam, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
@@ -126,6 +126,13 @@ def append_now(action: str, *, actor: Actor | None = None, subject: str | None =
 # a transaction rolled back, the UPDATE matches nothing and the head is read afresh.
 _head_cache: weakref.WeakKeyDictionary[Any, tuple[int, str]] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
+_MOVE_HEAD = (
+    update(AuditHead)
+    .where(AuditHead.id == HEAD_ID, AuditHead.last_id == bindparam("seen_id"),
+           AuditHead.last_hash == bindparam("seen_hash"))
+    .values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def _append(session: Session, action: str, actor: Actor | None, subject: str | None,
@@ -155,13 +162,9 @@ def _append(session: Session, action: str, actor: Actor | None, subject: str | N
     entry = None
     if cached is not None:
         entry = chained(*cached)
-        moved = session.execute(
-            update(AuditHead)
-            .where(AuditHead.id == HEAD_ID, AuditHead.last_id == cached[0],
-                   AuditHead.last_hash == cached[1])
-            .values(last_id=entry.id, last_hash=entry.hash)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        moved = session.execute(_MOVE_HEAD, {
+            "seen_id": cached[0], "seen_hash": cached[1],
+            "new_id": entry.id, "new_hash": entry.hash}).rowcount
         if moved != 1:
             entry = None
     if entry is None:
