@@ -691,13 +691,17 @@ one, which is the point: the answer's timing says nothing. A sign-in is almost a
 KDF: the worker's CPU per sign-in is within about 10 % of one verification, so
 sign-ins per core are about 1000 ÷ (KDF CPU ms).
 
-Why an audit append costs more than a plain insert: the chain makes it three
-statements instead of one (read and lock the head row, insert the entry, update the
-head) plus a SHA-256 and a JSON round trip, each through the ORM, with the same single
-commit. Where the commit is cheap (SQLite in WAL with `synchronous=NORMAL`, no fsync
-per commit) the extra statements weigh most; on PostgreSQL the synchronous commit is a
-larger share of both. The round-to-round spread on this shared machine is wide
-(the range over the rounds is given beside the ratio), so a reading near 2× can fall either side.
+Why an audit append costs more than a plain insert: the chain adds a statement (the
+conditional UPDATE that moves the head from the newest id and hash this process has
+seen; the head is read and locked afresh only when another process or a rolled-back
+transaction moved it), a SHA-256 and a JSON round trip, with the same single commit.
+Where the commit is cheap (SQLite in WAL with `synchronous=NORMAL`, no fsync per
+commit) the extra statement weighs most; on PostgreSQL the synchronous commit is a
+larger share of both. The first version read, locked and updated the head with three
+statements built per call and measured 2.2–2.6×; building the head statement once
+(SQLAlchemy's construction was most of the extra cost) brought it under 2×. The
+round-to-round spread on this shared machine is wide (the range over the rounds is
+given beside the ratio).
 """
 
 
