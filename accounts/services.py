@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -26,9 +26,12 @@ class LinkInvalid(Exception):
     """The set-password link is unknown, used or expired."""
 
 
+_USER_BY_EMAIL = select(User).where(User.email == bindparam("email"))
+
+
 def find_by_email(email: str) -> User | None:
     """The account whose login is ``email`` (already normalised), or None."""
-    return db.session.scalar(select(User).where(User.email == email.lower()))
+    return db.session.scalar(_USER_BY_EMAIL, {"email": email.lower()})
 
 
 def create_patient(email: str, product_line: str, language: str) -> tuple[User, bool]:

@@ -116,7 +116,7 @@ def _register_wrong_code(policy: Policy, now: datetime) -> None:
         # This transaction only counts a failure: if the server crashed in the next
         # moment, losing the count costs at most a few extra guesses, so it need not
         # wait for the WAL flush (the slowest part of a wrong-code attempt).
-        db.session.execute(text("SET LOCAL synchronous_commit = off"))
+        db.session.execute(_SYNC_COMMIT_OFF)
     count = db.session.execute(_COUNT_WRONG_CODE, {"policy_id": policy.id}).scalar_one()
     if count >= limit:
         db.session.execute(
@@ -142,29 +142,38 @@ def _check_code(number: str, code: str, now: datetime) -> Policy:
     return policy
 
 
+_CURRENT_END = (
+    select(func.max(Activation.coverage_ends_on))
+    .join(Insured, Activation.insured_id == Insured.id)
+    .where(Insured.iin == bindparam("iin"), Activation.product == bindparam("product"),
+           Activation.account_id == bindparam("account_id"),
+           Activation.coverage_ends_on >= bindparam("on"))
+)
+
+
 def _current_end(iin: str, product: str, account_id: int | None, on: date) -> date | None:
     if account_id is None:
         return None
-    return db.session.scalar(
-        select(func.max(Activation.coverage_ends_on))
-        .join(Insured, Activation.insured_id == Insured.id)
-        .where(Insured.iin == iin, Activation.product == product,
-               Activation.account_id == account_id, Activation.coverage_ends_on >= on)
-    )
+    return db.session.scalar(_CURRENT_END, {"iin": iin, "product": product,
+                                            "account_id": account_id, "on": on})
+
+
+_COVERED_ELSEWHERE = (
+    select(User.email)
+    .join(Activation, Activation.account_id == User.id)
+    .join(Insured, Activation.insured_id == Insured.id)
+    .where(Insured.iin == bindparam("iin"), Activation.product == bindparam("product"),
+           Activation.coverage_ends_on >= bindparam("on"),
+           User.id != bindparam("account_id"))
+    .limit(1)
+)
 
 
 def _covered_elsewhere(iin: str, product: str, account_id: int | None, on: date) -> str | None:
     """The email of another account covering this person for this product, if any."""
-    query = (
-        select(User.email)
-        .join(Activation, Activation.account_id == User.id)
-        .join(Insured, Activation.insured_id == Insured.id)
-        .where(Insured.iin == iin, Activation.product == product,
-               Activation.coverage_ends_on >= on)
-    )
-    if account_id is not None:
-        query = query.where(User.id != account_id)
-    return db.session.scalar(query.limit(1))
+    return db.session.scalar(_COVERED_ELSEWHERE, {
+        "iin": iin, "product": product, "on": on,
+        "account_id": account_id if account_id is not None else -1})
 
 
 def _check_person(policy: Policy, valid: Valid, today: date) -> None:
@@ -186,6 +195,16 @@ def _email_of_other_product() -> Conflict:
                     {"email": [_("Use a different email for this product.")]})
 
 
+_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_SYNC_COMMIT_OFF = text("SET LOCAL synchronous_commit = off")
+_CLAIM = (
+    update(Policy).where(Policy.id == bindparam("policy_id"), Policy.activated_at.is_(None))
+    .values(activated_at=bindparam("now")).execution_options(synchronize_session=False)
+)
+_INSURED_OF_ACCOUNT = select(Insured).where(Insured.account_id == bindparam("account_id"),
+                                            Insured.iin == bindparam("iin"))
+
+
 def _lock_person(iin: str, product: str) -> None:
     """Serialise activations for one person and product until this transaction ends,
     so two at once cannot both pass the "covered elsewhere" check or both extend the
@@ -194,7 +213,7 @@ def _lock_person(iin: str, product: str) -> None:
         return
     digest = hashlib.sha256(f"{product}:{iin}".encode()).digest()
     key = int.from_bytes(digest[:8], "big", signed=True)
-    db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    db.session.execute(_ADVISORY_LOCK, {"key": key})
 
 
 def activate(req: ActivationRequest, *, client_ip: str | None, locale: str) -> ActivationResult:
@@ -218,10 +237,7 @@ def activate(req: ActivationRequest, *, client_ip: str | None, locale: str) -> A
         raise Conflict(_("This person is already covered by this product in another account. "
                          "Please sign in there: %(email)s.", email=rules.mask_email(other)))
 
-    claimed = db.session.execute(
-        update(Policy).where(Policy.id == policy.id, Policy.activated_at.is_(None))
-        .values(activated_at=now)
-    )
+    claimed = db.session.execute(_CLAIM, {"policy_id": policy.id, "now": now})
     if claimed.rowcount != 1:
         raise AlreadyActivated
 
@@ -232,8 +248,7 @@ def activate(req: ActivationRequest, *, client_ip: str | None, locale: str) -> A
             raise _email_of_other_product()
     # A brand-new account has no insured people and no coverage yet: skip the lookups.
     insured = None if created else db.session.scalar(
-        select(Insured).where(Insured.account_id == user.id, Insured.iin == valid.iin.value)
-    )
+        _INSURED_OF_ACCOUNT, {"account_id": user.id, "iin": valid.iin.value})
     if insured is None:
         insured = Insured(account_id=user.id, iin=valid.iin.value, full_name=valid.full_name,
                           birth_date=valid.iin.birth_date, sex=valid.iin.sex)
