@@ -27,7 +27,8 @@ class Policy(db.Model):
     product: Mapped[str] = mapped_column(String(32))
     code_hash: Mapped[str] = mapped_column(String(64))  # HMAC-SHA256 hex of the code
     activate_by: Mapped[date | None] = mapped_column(Date)
-    expected_iin: Mapped[str | None] = mapped_column(String(12))
+    # When the insurer knows the insured: the IIN's keyed hash (core.crypto.lookup_hash).
+    expected_iin_hash: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -40,14 +41,22 @@ class Insured(db.Model):
     """A person covered by one or more policies of one account."""
 
     __tablename__ = "insured"
-    __table_args__ = (UniqueConstraint("account_id", "iin"),)
+    __table_args__ = (UniqueConstraint("account_id", "iin_hash"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
-    iin: Mapped[str] = mapped_column(String(12), index=True)
+    # The IIN is personal data: found by its keyed hash, kept encrypted (DATA_KEYS).
+    iin_hash: Mapped[str] = mapped_column(String(64), index=True)
+    iin_encrypted: Mapped[str] = mapped_column(String(255))
     full_name: Mapped[str] = mapped_column(String(150))
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(6))
+
+    @property
+    def iin(self) -> str:
+        from core.crypto import decrypt
+
+        return decrypt(self.iin_encrypted)
 
 
 class Activation(db.Model):

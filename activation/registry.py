@@ -17,6 +17,7 @@ from sqlalchemy import insert, select
 from activation import rules
 from activation.codes import code_matches, hash_code
 from activation.models import PRODUCTS, Policy
+from activation.services import iin_lookup
 from core import clock
 from core.extensions import db
 
@@ -133,7 +134,8 @@ def import_csv(text: str) -> ImportReport:
     if new_rows:
         db.session.execute(insert(Policy), [
             {"number": r.number, "code_hash": hash_code(r.code), "product": r.product,
-             "activate_by": r.activate_by, "expected_iin": r.iin, "imported_at": now,
+             "activate_by": r.activate_by,
+             "expected_iin_hash": iin_lookup(r.iin) if r.iin else None, "imported_at": now,
              "failed_attempts": 0}
             for r in new_rows
         ])
@@ -155,6 +157,6 @@ def _same(policy: Policy, row: Row) -> bool:
     return (
         policy.product == row.product
         and policy.activate_by == row.activate_by
-        and policy.expected_iin == row.iin
+        and policy.expected_iin_hash == (iin_lookup(row.iin) if row.iin else None)
         and code_matches(row.code, policy.code_hash)
     )

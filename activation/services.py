@@ -9,6 +9,7 @@ whose failure counter must be committed.
 from __future__ import annotations
 
 import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,7 +33,7 @@ from activation.errors import (
     WrongCredentials,
 )
 from activation.models import Activation, Insured, Policy
-from core import clock
+from core import clock, crypto
 from core.extensions import db
 
 _DUMMY_HASH = "0" * 64
@@ -145,7 +146,7 @@ def _check_code(number: str, code: str, now: datetime) -> Policy:
 _CURRENT_END = (
     select(func.max(Activation.coverage_ends_on))
     .join(Insured, Activation.insured_id == Insured.id)
-    .where(Insured.iin == bindparam("iin"), Activation.product == bindparam("product"),
+    .where(Insured.iin_hash == bindparam("iin"), Activation.product == bindparam("product"),
            Activation.account_id == bindparam("account_id"),
            Activation.coverage_ends_on >= bindparam("on"))
 )
@@ -162,7 +163,7 @@ _COVERED_ELSEWHERE = (
     select(User.email)
     .join(Activation, Activation.account_id == User.id)
     .join(Insured, Activation.insured_id == Insured.id)
-    .where(Insured.iin == bindparam("iin"), Activation.product == bindparam("product"),
+    .where(Insured.iin_hash == bindparam("iin"), Activation.product == bindparam("product"),
            Activation.coverage_ends_on >= bindparam("on"),
            User.id != bindparam("account_id"))
     .limit(1)
@@ -177,7 +178,8 @@ def _covered_elsewhere(iin: str, product: str, account_id: int | None, on: date)
 
 
 def _check_person(policy: Policy, valid: Valid, today: date) -> None:
-    if policy.expected_iin and policy.expected_iin != valid.iin.value:
+    if policy.expected_iin_hash and not hmac.compare_digest(
+            policy.expected_iin_hash, iin_lookup(valid.iin.value)):
         raise FieldRefused("iin", _("This policy was issued for another person: the IIN does "
                                     "not match the insurer's records."))
     age = coverage.age_on(valid.iin.birth_date, today)
@@ -202,7 +204,12 @@ _CLAIM = (
     .values(activated_at=bindparam("now")).execution_options(synchronize_session=False)
 )
 _INSURED_OF_ACCOUNT = select(Insured).where(Insured.account_id == bindparam("account_id"),
-                                            Insured.iin == bindparam("iin"))
+                                            Insured.iin_hash == bindparam("iin"))
+
+
+def iin_lookup(iin: str) -> str:
+    """The keyed hash by which an IIN is found (it is never stored in clear)."""
+    return crypto.lookup_hash(iin, "iin")
 
 
 def _lock_person(iin: str, product: str) -> None:
@@ -228,11 +235,12 @@ def activate(req: ActivationRequest, *, client_ip: str | None, locale: str) -> A
         raise DeadlinePassed(format_date(policy.activate_by, "long"))
     _check_person(policy, valid, today)
 
-    _lock_person(valid.iin.value, policy.product)
+    iin_key = iin_lookup(valid.iin.value)
+    _lock_person(iin_key, policy.product)
     user = accounts.find_by_email(valid.email)
     if user is not None and (user.role != "patient" or user.product_line != policy.product):
         raise _email_of_other_product()
-    other = _covered_elsewhere(valid.iin.value, policy.product, user.id if user else None, today)
+    other = _covered_elsewhere(iin_key, policy.product, user.id if user else None, today)
     if other is not None:
         raise Conflict(_("This person is already covered by this product in another account. "
                          "Please sign in there: %(email)s.", email=rules.mask_email(other)))
@@ -248,15 +256,16 @@ def activate(req: ActivationRequest, *, client_ip: str | None, locale: str) -> A
             raise _email_of_other_product()
     # A brand-new account has no insured people and no coverage yet: skip the lookups.
     insured = None if created else db.session.scalar(
-        _INSURED_OF_ACCOUNT, {"account_id": user.id, "iin": valid.iin.value})
+        _INSURED_OF_ACCOUNT, {"account_id": user.id, "iin": iin_key})
     if insured is None:
-        insured = Insured(account_id=user.id, iin=valid.iin.value, full_name=valid.full_name,
-                          birth_date=valid.iin.birth_date, sex=valid.iin.sex)
+        insured = Insured(account_id=user.id, iin_hash=iin_key,
+                          iin_encrypted=crypto.encrypt(valid.iin.value),
+                          full_name=valid.full_name, birth_date=valid.iin.birth_date,
+                          sex=valid.iin.sex)
         db.session.add(insured)
     else:
         insured.full_name = valid.full_name
-    current_end = None if created else _current_end(valid.iin.value, policy.product, user.id,
-                                                    today)
+    current_end = None if created else _current_end(iin_key, policy.product, user.id, today)
     cov = coverage.coverage_for(today, current_end)
     activation = Activation(
         policy_id=policy.id, insured=insured, account_id=user.id, product=policy.product,

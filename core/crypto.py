@@ -1,4 +1,5 @@
-"""Encryption at rest for secrets the app must read back (TOTP keys; later, files).
+"""Encryption at rest for secrets the app must read back (TOTP keys, IINs; later,
+files), and keyed lookup hashes for identifiers searched by value.
 
 ``DATA_KEYS`` is a comma-separated list of Fernet keys (AES-128-CBC + HMAC-SHA256):
 the first encrypts, all decrypt, so a key can be rotated by putting a new one first.
@@ -6,6 +7,9 @@ Required outside demo and test mode; ``flask keys new`` prints a fresh key.
 """
 
 from __future__ import annotations
+
+import hashlib
+import hmac
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
@@ -31,6 +35,13 @@ def decrypt(token: str) -> str:
         return _fernet().decrypt(token.encode()).decode()
     except InvalidToken:
         raise DecryptionError("not encrypted with any key in DATA_KEYS") from None
+
+
+def lookup_hash(value: str, purpose: str) -> str:
+    """A keyed hash (HMAC-SHA256, hex) to find a record by a personal identifier without
+    storing it in clear. Keyed with ``ACTIVATION_CODE_KEY``, separated by ``purpose``."""
+    key = current_app.config["ACTIVATION_CODE_KEY"].encode()
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
 def new_key() -> str:

@@ -165,9 +165,11 @@ def make_policy(number: str | None = None, code: str = "CODE-1234",
                 iin: str | None = None) -> Any:
     from activation.codes import hash_code
     from activation.models import Policy
+    from activation.services import iin_lookup
 
     policy = Policy(number=number or f"P-{uuid.uuid4().hex[:10].upper()}", product=product,
-                    code_hash=hash_code(code), activate_by=activate_by, expected_iin=iin,
+                    code_hash=hash_code(code), activate_by=activate_by,
+                    expected_iin_hash=iin_lookup(iin) if iin else None,
                     imported_at=clock.now(), failed_attempts=0)
     db.session.add(policy)
     db.session.commit()

@@ -259,3 +259,17 @@ def test_per_ip_limit_answers_429_problem(client, app):
     assert r.status_code == 429 and r.mimetype == "application/problem+json"
     assert int(r.headers["Retry-After"]) > 0
     assert r.json["status"] == 429 and r.json["detail"]
+
+
+def test_the_iin_is_never_stored_in_clear(client):
+    from sqlalchemy import text
+
+    from activation.models import Insured
+
+    policy = make_policy(iin=ADULT_IIN)
+    assert post(client, activation_body(policy)).status_code == 201
+    dump = " ".join(str(v) for table in ("insured", "policy", "activation")
+                    for row in db.session.execute(text(f"SELECT * FROM {table}"))  # noqa: S608
+                    for v in row)
+    assert ADULT_IIN not in dump
+    assert db.session.scalar(select(Insured)).iin == ADULT_IIN  # decrypted on demand

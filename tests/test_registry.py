@@ -32,7 +32,10 @@ def test_good_file_is_imported_and_reported(app, tmp_path):
     assert "Imported 3 new policies; 0 already present" in result.output
     assert policy_count() == 3
     p2 = db.session.scalar(select(Policy).where(Policy.number == "PD-0002"))
-    assert p2.expected_iin == "871008401427"
+    from activation.services import iin_lookup
+
+    assert p2.expected_iin_hash == iin_lookup("871008401427")
+    assert "871008401427" not in p2.expected_iin_hash
     assert str(p2.activate_by) == "2027-01-31"
 
 

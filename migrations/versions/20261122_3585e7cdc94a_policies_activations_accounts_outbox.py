@@ -46,7 +46,7 @@ def upgrade():
     sa.Column('product', sa.String(length=32), nullable=False),
     sa.Column('code_hash', sa.String(length=64), nullable=False),
     sa.Column('activate_by', sa.Date(), nullable=True),
-    sa.Column('expected_iin', sa.String(length=12), nullable=True),
+    sa.Column('expected_iin_hash', sa.String(length=64), nullable=True),
     sa.Column('imported_at', sa.DateTime(), nullable=False),
     sa.Column('failed_attempts', sa.Integer(), nullable=False),
     sa.Column('locked_until', sa.DateTime(), nullable=True),
@@ -70,17 +70,18 @@ def upgrade():
     op.create_table('insured',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
-    sa.Column('iin', sa.String(length=12), nullable=False),
+    sa.Column('iin_hash', sa.String(length=64), nullable=False),
+    sa.Column('iin_encrypted', sa.String(length=255), nullable=False),
     sa.Column('full_name', sa.String(length=150), nullable=False),
     sa.Column('birth_date', sa.Date(), nullable=False),
     sa.Column('sex', sa.String(length=6), nullable=False),
     sa.ForeignKeyConstraint(['account_id'], ['user_account.id'], name=op.f('fk_insured_account_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_insured')),
-    sa.UniqueConstraint('account_id', 'iin', name=op.f('uq_insured_account_id'))
+    sa.UniqueConstraint('account_id', 'iin_hash', name=op.f('uq_insured_account_id'))
     )
     with op.batch_alter_table('insured', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_insured_account_id'), ['account_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_insured_iin'), ['iin'], unique=False)
+        batch_op.create_index(batch_op.f('ix_insured_iin_hash'), ['iin_hash'], unique=False)
 
     op.create_table('password_link',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -135,7 +136,7 @@ def downgrade():
 
     op.drop_table('password_link')
     with op.batch_alter_table('insured', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_insured_iin'))
+        batch_op.drop_index(batch_op.f('ix_insured_iin_hash'))
         batch_op.drop_index(batch_op.f('ix_insured_account_id'))
 
     op.drop_table('insured')
