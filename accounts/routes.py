@@ -66,11 +66,19 @@ def login() -> str | Response | tuple[str, int]:
             form.password.errors = [_("Wrong email or password.")]
             return render_template("accounts/login.html", form=form), 422
         if user.totp_enabled:
-            session.clear()
-            session[PENDING] = {"user": user.id, "at": clock.now().timestamp()}
-            return redirect(url_for("accounts.second_factor", next=request.args.get("next")))
+            return _ask_second_factor(user)
         return _complete(user, "password")
     return render_template("accounts/login.html", form=form)
+
+
+def _ask_second_factor(user: User) -> Response:
+    """The password (or a reset link) is proven: remember who, ask for the code."""
+    flashes = session.get("_flashes")
+    session.clear()
+    if flashes:
+        session["_flashes"] = flashes
+    session[PENDING] = {"user": user.id, "at": clock.now().timestamp()}
+    return redirect(url_for("accounts.second_factor", next=request.args.get("next")))
 
 
 def _pending_user() -> User | None:
@@ -160,6 +168,11 @@ def set_password(token: str) -> str | Response | tuple[str, int]:
                 sessions.end_all(user)
                 audit.append("auth.password_reset", actor=user, subject=f"user:{user.id}")
                 flash(_("Your password is set."), "success")
+                if user.totp_enabled:
+                    # A link proves the mailbox, not the phone: the second factor still
+                    # stands between a reset and a session.
+                    db.session.commit()
+                    return _ask_second_factor(user)
                 return _complete(user, "password_link")
         return render_template("accounts/set_password.html", form=form, user=user), 422
     return render_template("accounts/set_password.html", form=form, user=user)

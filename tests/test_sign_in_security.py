@@ -302,3 +302,18 @@ def test_a_form_sent_after_a_pause_is_not_blocked_by_the_activity_update(client,
     assert r.status_code == 302
     row = db.session.scalar(select(UserSession))
     assert row.last_seen_at == clock.now()
+
+
+def test_a_password_reset_link_does_not_skip_the_second_factor(app, client, frozen_clock):
+    from accounts.services import issue_password_link
+
+    user = make_user("doctor", on_duty_doctor=True)
+    url = issue_password_link(user).replace("http://localhost", "")
+    db.session.commit()
+    r = client.post(url, data={"password": "a fresh night phrase",
+                               "confirm": "a fresh night phrase"})
+    assert r.status_code == 302 and "/login/code" in r.headers["Location"]
+    assert client.get("/account/profile").status_code == 302  # not signed in yet
+    r = client.post("/login/code", data={"code": code_for(user)})
+    assert r.status_code == 302
+    assert client.get("/account/profile").status_code == 200
