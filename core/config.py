@@ -139,8 +139,10 @@ def load(app: Any, overrides: dict[str, Any] | None) -> None:
         )
     if not app.config.get("DATA_KEYS"):
         if not relaxed:
-            raise ConfigError("DATA_KEYS must be set outside demo and test mode "
-                              "(generate one with `flask keys new`)")
+            raise ConfigError(
+                "DATA_KEYS must be set outside demo and test mode; make a key with: python -c "
+                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+            )
         from cryptography.fernet import Fernet
 
         # Demo data survives restarts; tests get a fresh key.

@@ -3,7 +3,8 @@ files), and keyed lookup hashes for identifiers searched by value.
 
 ``DATA_KEYS`` is a comma-separated list of Fernet keys (AES-128-CBC + HMAC-SHA256):
 the first encrypts, all decrypt, so a key can be rotated by putting a new one first.
-Required outside demo and test mode; ``flask keys new`` prints a fresh key.
+Required outside demo and test mode; ``flask keys new`` (or Fernet.generate_key)
+prints a fresh key.
 """
 
 from __future__ import annotations
