@@ -33,16 +33,12 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = None  # the server-side session decides
 
     @login_manager.user_loader
-    def _load(session_id: str) -> User | None:
+    def _load(user_id: str) -> User | None:
         from accounts import sessions
 
-        user_id, _sep, version = session_id.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or user.session_version != int(version):
-            return None
-        return user if sessions.validate(user) else None
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        # Whether the user is still signed in is the server-side session's decision.
+        return user if user is not None and sessions.validate(user) else None
 
     @app.before_request
     def _staff_must_enrol() -> Response | None:

@@ -21,7 +21,7 @@ from sqlalchemy import JSON, Connection, Integer, String, bindparam, select, upd
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
-from core.db import SAFE_METHODS, UTCDateTime, writing
+from core.db import UTCDateTime, insert_ignoring_conflicts, request_is_writer, writing
 from core.extensions import db
 
 GENESIS = "0" * 64
@@ -112,7 +112,7 @@ def append_now(action: str, *, actor: Actor | None = None, subject: str | None =
     writing request (POST…), which already holds the write lock, a second connection
     would wait for it forever: there the entry joins the request's own transaction.
     """
-    if has_request_context() and request.method not in SAFE_METHODS:
+    if request_is_writer():
         return _append(db.session, action, actor, subject, details, ip)
     with writing(), Session(db.engine, expire_on_commit=False) as session:
         entry = _append(session, action, actor, subject, details, ip)
@@ -185,18 +185,9 @@ def _locked_head(session: Session) -> AuditHead:
     head = session.scalars(query).first()
     if head is not None:
         return head
-    dialect = db.engine.dialect.name
-    if dialect in ("postgresql", "sqlite"):
-        # Two first appends at once: one inserts the head, the other waits on its lock.
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        session.execute(insert(AuditHead).values(id=HEAD_ID, last_id=0, last_hash=GENESIS)
-                        .on_conflict_do_nothing(index_elements=[AuditHead.id]))
-    else:
-        session.add(AuditHead(id=HEAD_ID, last_id=0, last_hash=GENESIS))
-        session.flush()
+    # Two first appends at once: one inserts the head, the other waits on its lock.
+    session.execute(insert_ignoring_conflicts(
+        session, AuditHead, {"id": HEAD_ID, "last_id": 0, "last_hash": GENESIS}, [AuditHead.id]))
     return session.scalars(query).one()
 
 

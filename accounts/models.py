@@ -27,8 +27,6 @@ class User(UserMixin, db.Model):
     language: Mapped[str] = mapped_column(String(8), default="ru")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Changes when the password does: sessions signed in before a change end.
-    session_version: Mapped[int] = mapped_column(Integer, default=1)
     # Doctors: on-duty and/or a specialist with a specialty; pediatric for children.
     on_duty_doctor: Mapped[bool] = mapped_column(Boolean, default=False)
     specialty: Mapped[str | None] = mapped_column(String(64))
@@ -43,7 +41,7 @@ class User(UserMixin, db.Model):
         return self.role in {"doctor", "operator", "admin"}
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return str(self.id)
 
 
 class UserSession(db.Model):

@@ -165,7 +165,6 @@ def set_password(token: str) -> str | Response | tuple[str, int]:
                 db.session.rollback()
                 return render_template("accounts/link_invalid.html"), 410
             else:
-                sessions.end_all(user)
                 audit.append("auth.password_reset", actor=user, subject=f"user:{user.id}")
                 flash(_("Your password is set."), "success")
                 if user.totp_enabled:

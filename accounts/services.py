@@ -5,7 +5,6 @@ Functions flush and never commit; the route or command commits once.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
@@ -13,12 +12,13 @@ from typing import Any
 from flask import current_app, render_template
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
-from accounts import passwords
+from accounts import passwords, sessions
 from accounts.models import PasswordLink, User
 from core import clock, outbox
+from core.crypto import digest
+from core.db import insert_ignoring_conflicts
 from core.extensions import db
 
 
@@ -41,12 +41,11 @@ def create_patient(email: str, product_line: str, language: str) -> tuple[User, 
     email first, the loser gets the winner's account and ``created`` is False.
     """
     values = {"email": email.lower(), "role": "patient", "product_line": product_line,
-              "language": language, "created_at": clock.now(), "session_version": 1}
+              "language": language, "created_at": clock.now()}
     # One statement instead of a savepoint round trip: ON CONFLICT DO NOTHING waits for
     # a concurrent insert of the same email and then returns no row.
-    insert = _insert_for_dialect()(User).values(**values)
     new_id = db.session.execute(
-        insert.on_conflict_do_nothing(index_elements=[User.email]).returning(User.id)
+        insert_ignoring_conflicts(db.session, User, values, [User.email]).returning(User.id)
     ).scalar()
     if new_id is None:
         existing = find_by_email(email)
@@ -59,22 +58,12 @@ def create_patient(email: str, product_line: str, language: str) -> tuple[User, 
     return user, True
 
 
-def _insert_for_dialect() -> Any:
-    if db.session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def issue_password_link(user: User) -> str:
     """Create a single-use set-password link for ``user``; returns the URL."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
     hours = current_app.config["SET_PASSWORD_LINK_HOURS"]
-    db.session.add(PasswordLink(user_id=user.id, token_hash=_token_hash(token),
+    db.session.add(PasswordLink(user_id=user.id, token_hash=digest(token),
                                 created_at=now, expires_at=now + timedelta(hours=hours)))
     return external_url("accounts.set_password", token=token)
 
@@ -88,7 +77,7 @@ def external_url(endpoint: str, **values: str) -> str:
 def link_user(token: str) -> User:
     """The account a still-valid link belongs to; raises :class:`LinkInvalid`."""
     link = db.session.scalar(
-        select(PasswordLink).where(PasswordLink.token_hash == _token_hash(token))
+        select(PasswordLink).where(PasswordLink.token_hash == digest(token))
     )
     if link is None or link.used_at is not None or link.expires_at <= clock.now():
         raise LinkInvalid
@@ -102,21 +91,21 @@ def set_password_with_link(token: str, password: str) -> User:
     """Use the link once to set ``password``; raises LinkInvalid or PasswordRuleError.
 
     Marks the link used atomically, so two submissions cannot both use it, and ends
-    other sessions of the account.
+    every session of the account.
     """
     user = link_user(token)
     passwords.check_rules(password, user.email)
     now = clock.now()
     result = db.session.execute(
         update(PasswordLink)
-        .where(PasswordLink.token_hash == _token_hash(token), PasswordLink.used_at.is_(None))
+        .where(PasswordLink.token_hash == digest(token), PasswordLink.used_at.is_(None))
         .values(used_at=now)
     )
     if result.rowcount != 1:
         raise LinkInvalid
     user.password_hash = passwords.hash_password(password)
     user.password_changed_at = now
-    user.session_version += 1
+    sessions.end_all(user)
     db.session.flush()
     return user
 
@@ -222,7 +211,7 @@ def create_staff(email: str, role: str, *, full_name: str | None = None,
     if role == "doctor" and not (on_duty or specialty):
         raise ValueError(_("A doctor is on duty, a specialist, or both: say which."))
     user = User(email=address, role=role, full_name=full_name, language=language,
-                created_at=clock.now(), session_version=1,
+                created_at=clock.now(),
                 specialty=(specialty or None) if role == "doctor" else None,
                 pediatric=pediatric and role == "doctor",
                 on_duty_doctor=on_duty and role == "doctor")

@@ -7,25 +7,21 @@ longer than 15 minutes (staff) or 60 (patients), not older than 12 hours.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app, has_request_context, request, session
+from flask import current_app, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import select, update
 
 from accounts.models import User, UserSession
 from core import clock
-from core.db import SAFE_METHODS, writing
+from core.crypto import digest
+from core.db import request_is_writer, writing
 from core.extensions import db
 
 SID = "sid"
 TOUCH_EVERY = timedelta(seconds=30)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def idle_limit(user: User) -> timedelta:
@@ -42,7 +38,7 @@ def start(user: User) -> UserSession:
     session.clear()
     token = secrets.token_urlsafe(32)
     now = clock.now()
-    row = UserSession(user_id=user.id, token_hash=_hash(token), created_at=now,
+    row = UserSession(user_id=user.id, token_hash=digest(token), created_at=now,
                       last_seen_at=now, ip=request.remote_addr,
                       user_agent=(request.user_agent.string or "")[:200])
     db.session.add(row)
@@ -58,7 +54,7 @@ def current() -> UserSession | None:
     token = session.get(SID)
     if not token:
         return None
-    return db.session.scalar(select(UserSession).where(UserSession.token_hash == _hash(token)))
+    return db.session.scalar(select(UserSession).where(UserSession.token_hash == digest(token)))
 
 
 def is_live(row: UserSession, user: User, now: datetime) -> bool:
@@ -75,16 +71,15 @@ def validate(user: User) -> bool:
     if row is None or not is_live(row, user, now):
         return False
     if now - row.last_seen_at >= TOUCH_EVERY:
-        if has_request_context() and request.method in SAFE_METHODS:
+        if request_is_writer():
+            # This request holds the write lock already; the touch rides on its commit.
+            row.last_seen_at = now
+        else:
             # A reading request: its own short transaction, so the request's read
             # transaction never turns into a write (SQLite would refuse that upgrade).
             with writing(), db.engine.begin() as conn:
                 conn.execute(update(UserSession).where(UserSession.id == row.id)
                              .values(last_seen_at=now))
-        else:
-            # A writing request already holds the write lock: a second connection
-            # would wait for it forever. The touch rides on this request's commit.
-            row.last_seen_at = now
     return True
 
 

@@ -372,7 +372,7 @@ def create_users(app: Any, count: int) -> list[str]:
     emails = [f"signin-{i:06d}@example.kz" for i in range(count)]
     rows = [{"email": e, "role": "patient", "product_line": "personal_doctor",
              "password_hash": stored, "language": "ru", "created_at": now,
-             "password_changed_at": now, "session_version": 1, "on_duty_doctor": False,
+             "password_changed_at": now, "on_duty_doctor": False,
              "pediatric": False, "totp_enabled": False, "totp_last_step": 0}
             for e in emails]
     with app.app_context(), writing():

@@ -38,6 +38,11 @@ def decrypt(token: str) -> str:
         raise DecryptionError("not encrypted with any key in DATA_KEYS") from None
 
 
+def digest(token: str) -> str:
+    """SHA-256 (hex) of a random token (links, session ids): stored instead of it."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def lookup_hash(value: str, purpose: str) -> str:
     """A keyed hash (HMAC-SHA256, hex) to find a record by a personal identifier without
     storing it in clear. Keyed with ``ACTIVATION_CODE_KEY``, separated by ``purpose``."""

@@ -66,10 +66,26 @@ def writing() -> Iterator[None]:
         _immediate.reset(token)
 
 
-def _wants_immediate() -> bool:
-    if _immediate.get():
-        return True
+def request_is_writer() -> bool:
+    """True inside a request that may write (POST and the like): on SQLite its
+    transaction holds the write lock from its first statement, so a second connection
+    of the same thread must not try to write."""
     return has_request_context() and request.method not in SAFE_METHODS
+
+
+def _wants_immediate() -> bool:
+    return _immediate.get() or request_is_writer()
+
+
+def insert_ignoring_conflicts(session: Any, model: Any, values: dict[str, Any],
+                              index_elements: list[Any]) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for PostgreSQL and SQLite; the caller adds
+    ``.returning(...)`` if it needs the new row's columns."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).values(**values).on_conflict_do_nothing(index_elements=index_elements)
 
 
 def tune_sqlite(engine: Engine) -> None:

@@ -86,7 +86,7 @@ def ensure_demo_staff() -> list[tuple[str, str, str]]:
         if db.session.scalar(select(User.id).where(User.email == email)) is None:
             password_hash = password_hash or hash_password(DEMO_STAFF_PASSWORD)
             db.session.add(User(email=email, role=role, language="ru", created_at=clock.now(),
-                                session_version=1, password_hash=password_hash,
+                                password_hash=password_hash,
                                 totp_secret=crypto.encrypt(key), totp_enabled=True,
                                 **fields))
         rows.append((email, role, key))

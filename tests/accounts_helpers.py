@@ -20,7 +20,7 @@ def make_user(role: str = "patient", email: str | None = None, totp: bool | None
     totp = role != "patient" if totp is None else totp
     user = User(email=email or f"{role}-{clock.now().timestamp()}@mail.kz".replace(".", "-", 1),
                 role=role, product_line="personal_doctor" if role == "patient" else None,
-                language="en", created_at=clock.now(), session_version=1,
+                language="en", created_at=clock.now(),
                 password_hash=hash_password(PASSWORD),
                 totp_secret=crypto.encrypt(pyotp.random_base32()) if totp else None,
                 totp_enabled=bool(totp), **fields)

@@ -104,7 +104,7 @@ def test_language_switch_does_not_redirect_off_site(client):
 
 def _patient(email="p@mail.kz", password="correct horse battery"):
     user = User(email=email, role="patient", product_line="personal_doctor", language="ru",
-                created_at=clock.now(), session_version=1, password_hash=hash_password(password))
+                created_at=clock.now(), password_hash=hash_password(password))
     db.session.add(user)
     db.session.commit()
     return user
