@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -12,15 +12,12 @@ from accounts.forms import LoginForm, RequestLinkForm, SecondFactorForm, SetPass
 from accounts.models import User
 from core import clock
 from core.access import public
-from core.extensions import db, limiter
+from core.extensions import configured_limit, db, limiter
 from core.i18n import safe_next
 
 PENDING = "pending_2fa"
 PENDING_SECONDS = 300
 
-
-def _ip_limit() -> str:
-    return current_app.config["RATELIMIT_LOGIN"]
 
 
 def start_page(user: User) -> str:
@@ -52,7 +49,7 @@ def _complete(user: User, how: str) -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.limit(configured_limit("RATELIMIT_LOGIN"), methods=["POST"])
 @throttle.per_account
 def login() -> str | Response | tuple[str, int]:
     """Sign in by email and password; one generic error for any mismatch."""
@@ -90,7 +87,7 @@ def _pending_user() -> User | None:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @public
-@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.limit(configured_limit("RATELIMIT_LOGIN"), methods=["POST"])
 @throttle.per_pending_user
 def second_factor() -> str | Response | tuple[str, int]:
     """The second step of sign-in: a code from the authenticator app or a recovery code."""
@@ -130,7 +127,7 @@ def logout() -> Response:
 
 @bp.route("/password/link", methods=["GET", "POST"])
 @public
-@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.limit(configured_limit("RATELIMIT_LOGIN"), methods=["POST"])
 def request_link() -> str | Response:
     """Forgotten password: always the same answer, whether the email is known or not."""
     form = RequestLinkForm()

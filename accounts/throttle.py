@@ -21,7 +21,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
 from accounts.models import User
-from core.extensions import limiter
+from core.extensions import configured_limit, limiter
 
 DEVICE_COOKIE = "known_device"
 DEVICE_DAYS = 180
@@ -74,9 +74,9 @@ def remember_device(response: Response, user: User) -> None:
 
 def per_account(view: F) -> F:
     """Apply both per-account limits to the POSTs of a sign-in view."""
-    view = limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT_IP"],
+    view = limiter.limit(configured_limit("RATELIMIT_LOGIN_ACCOUNT_IP"),
                          key_func=_account_ip_key, methods=["POST"])(view)
-    view = limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN_ACCOUNT"],
+    view = limiter.limit(configured_limit("RATELIMIT_LOGIN_ACCOUNT"),
                          key_func=_account_key, methods=["POST"],
                          exempt_when=_known_device)(view)
     return view
@@ -92,5 +92,5 @@ def _pending_user_key() -> str:
 def per_pending_user(view: F) -> F:
     """Limit second-factor guesses per account (whatever the address): 6-digit codes
     must not be guessable by someone who already has the password."""
-    return limiter.limit(lambda: current_app.config["RATELIMIT_SECOND_FACTOR"],
+    return limiter.limit(configured_limit("RATELIMIT_SECOND_FACTOR"),
                          key_func=_pending_user_key, methods=["POST"])(view)

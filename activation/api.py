@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -10,7 +10,7 @@ from activation import services, unit
 from activation.errors import ActivationRefused
 from core import api
 from core.access import public
-from core.extensions import limiter
+from core.extensions import configured_limit, limiter
 from core.jsonutil import json_response
 from core.problems import problem
 
@@ -52,13 +52,10 @@ api.schema("Activation", {
 })
 
 
-def _ip_limit() -> str:
-    return current_app.config["RATELIMIT_ACTIVATION"]
-
 
 @bp.post("/activations")
 @public
-@limiter.limit(_ip_limit)
+@limiter.limit(configured_limit("RATELIMIT_ACTIVATION"))
 def create_activation() -> Response:
     """Activate a policy.
     ---

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
-from flask import current_app
+from core.crypto import lookup_hash
 
 
 def normalise_code(code: str) -> str:
@@ -15,8 +14,7 @@ def normalise_code(code: str) -> str:
 
 def hash_code(code: str) -> str:
     """HMAC-SHA256 (hex) of the normalised code with ``ACTIVATION_CODE_KEY``."""
-    key = current_app.config["ACTIVATION_CODE_KEY"].encode()
-    return hmac.new(key, normalise_code(code).encode(), hashlib.sha256).hexdigest()
+    return lookup_hash(normalise_code(code), "activation-code")
 
 
 def code_matches(code: str, stored_hash: str) -> bool:

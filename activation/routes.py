@@ -13,16 +13,12 @@ from activation.forms import ActivationForm
 from activation.models import Activation
 from core import clock
 from core.access import allow, public
-from core.extensions import db, limiter
-
-
-def _ip_limit() -> str:
-    return current_app.config["RATELIMIT_ACTIVATION"]
+from core.extensions import configured_limit, db, limiter
 
 
 @bp.route("/activate", methods=["GET", "POST"])
 @public
-@limiter.limit(_ip_limit, methods=["POST"])
+@limiter.limit(configured_limit("RATELIMIT_ACTIVATION"), methods=["POST"])
 def activate() -> str | Response | tuple[str, int, dict[str, str]]:
     """Show the activation form; on a valid submission activate and confirm."""
     form = ActivationForm()

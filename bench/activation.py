@@ -77,7 +77,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -118,6 +118,7 @@ def log(msg: str) -> None:
 # --------------------------------------------------------------------------- IINs
 
 from activation.rules import iin_check_digit  # noqa: E402  (after sys.path is set)
+from core import clock  # noqa: E402
 
 
 class IinFactory:
@@ -798,9 +799,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     command = shlex.join([".venv/bin/python", "bench/activation.py", *argv])
-    when = datetime.now(ZONE).strftime("%Y-%m-%d %H:%M %Z")
+    when = clock.now().astimezone(ZONE).strftime("%Y-%m-%d %H:%M %Z")
     info = machine()
-    today = datetime.now(ZONE).date()
+    today = clock.now().astimezone(ZONE).date()  # the app's clock: ages match its rules
     rng = random.Random(args.seed)
     per_scenario = args.requests + args.warmup
     first = make_policies("BENCH", args.policies, rng)

@@ -75,7 +75,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -814,7 +813,9 @@ def bench_env(database_url: str, tmp: Path, data_key: str) -> dict[str, str]:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     command = shlex.join([".venv/bin/python", "bench/auth.py", *argv])
-    when = datetime.now(ZONE).strftime("%Y-%m-%d %H:%M %Z")
+    from core import clock
+
+    when = clock.now().astimezone(ZONE).strftime("%Y-%m-%d %H:%M %Z")
     info = ab.machine()
     started = time.monotonic()
     from core.config import ENV_SETTINGS

@@ -65,30 +65,39 @@ def _titles() -> dict[int, str]:
     }
 
 
+def explanation(status: int) -> str | None:
+    """What a person is told about an HTTP error, in their language (pages and API)."""
+    return {
+        400: _("The request could not be understood. If you submitted a form, reload the "
+               "page and try again."),
+        403: _("You do not have access to this page."),
+        404: _("There is nothing at this address."),
+        405: _("This method is not allowed here."),
+        413: _("The request is too large."),
+        429: _("Too many attempts. Please wait and try again."),
+        500: _("Something went wrong on our side. Please try again later."),
+    }.get(status)
+
+
+def error_headers(exc: HTTPException) -> dict[str, str]:
+    """Retry-After of a 429 and Allow of a 405, kept when the error is rendered."""
+    headers = {}
+    retry = getattr(exc, "retry_after", None)
+    if exc.code == 429 and retry:
+        headers["Retry-After"] = str(retry)
+    if exc.code == 405:
+        allowed = exc.get_response().headers.get("Allow")
+        if allowed:
+            headers["Allow"] = allowed
+    return headers
+
+
 def http_problem(exc: HTTPException) -> Response:
     """Turn a Werkzeug HTTP error into a localised problem response."""
     status = exc.code or 500
     title = _titles().get(status, exc.name)
-    headers = {}
-    if status == 429:
-        retry = getattr(exc, "retry_after", None)
-        detail = _("Too many attempts. Please wait and try again.")
-        if retry:
-            headers["Retry-After"] = str(retry)
-    elif status == 405:
-        detail = _("This method is not allowed here.")
-        allowed = exc.get_response().headers.get("Allow")
-        if allowed:
-            headers["Allow"] = allowed
-    elif status == 404:
-        detail = _("There is nothing at this address.")
-    elif status == 413:
-        detail = _("The request is too large.")
-    elif status == 500:
-        detail = _("Something went wrong on our side. Please try again later.")
-    else:
-        detail = title
-    return problem(status, title, detail, headers=headers)
+    detail = title if status in (400, 403) else (explanation(status) or title)
+    return problem(status, title, detail, headers=error_headers(exc))
 
 
 def is_api_request() -> bool:
