@@ -18,6 +18,7 @@ from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.orm import joinedload
 
 from accounts import services as accounts
 from accounts.models import User
@@ -300,9 +301,11 @@ def _payload(a: Activation, policy: Policy, insured: Insured, user: User,
 
 
 def policies_of(user: User) -> list[Activation]:
-    """The account's activations, newest coverage first."""
+    """The account's activations with their policy and insured, newest coverage first
+    (loaded in the same query: the account page shows both for every row)."""
     return list(db.session.scalars(
         select(Activation).where(Activation.account_id == user.id)
+        .options(joinedload(Activation.policy), joinedload(Activation.insured))
         .order_by(Activation.coverage_starts_on.desc())
     ))
 

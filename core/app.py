@@ -74,7 +74,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     def _globals() -> dict[str, Any]:
         return {
             "languages": i18n.LANGUAGE_NAMES,
-            "current_locale": str(i18n.select_locale()),
+            "current_locale": str(g.get("locale") or i18n.select_locale()),
             "demo_mode": app.config["DEMO"],
             "format_date": format_date,
             "format_datetime": format_datetime,

@@ -40,6 +40,7 @@ def test_pages_have_no_inline_scripts_or_styles(client):
         html = client.get(url).get_data(as_text=True)
         assert "<script" not in html
         assert "style=" not in html
+        assert html.count('href="/lang/') == 2  # the switch: the two other languages
 
 
 def test_activation_form_without_csrf_token_is_refused_and_changes_nothing(client):
