@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 
 from accounts import audit, services
+from core.access import STAFF_ROLES
 from core.db import writing
 from core.extensions import db
 
@@ -20,7 +21,7 @@ def staff_cli() -> None:
 
 @staff_cli.command("add")
 @click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(services.STAFF_ROLES))
+@click.option("--role", required=True, type=click.Choice(STAFF_ROLES))
 @click.option("--specialty", default=None, help="A specialist doctor's specialty.")
 @click.option("--on-duty", is_flag=True, help="An on-duty doctor (takes the queue).")
 @click.option("--pediatric", is_flag=True, help="The doctor sees children.")
@@ -47,7 +48,7 @@ def add(email: str, role: str, specialty: str | None, on_duty: bool, pediatric: 
 
 @staff_cli.command("role")
 @click.option("--email", required=True)
-@click.option("--role", required=True, type=click.Choice(services.STAFF_ROLES))
+@click.option("--role", required=True, type=click.Choice(STAFF_ROLES))
 @with_appcontext
 def change_role(email: str, role: str) -> None:
     """Give a staff member another role; their sessions end so it applies at once."""

@@ -8,6 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.access import STAFF_ROLES
 from core.db import UTCDateTime
 from core.extensions import db
 
@@ -38,7 +39,7 @@ class User(UserMixin, db.Model):
 
     @property
     def is_staff(self) -> bool:
-        return self.role in {"doctor", "operator", "admin"}
+        return self.role in STAFF_ROLES
 
     def get_id(self) -> str:
         return str(self.id)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from accounts import passwords, sessions
 from accounts.models import PasswordLink, User
 from core import clock, outbox
+from core.access import STAFF_ROLES
 from core.crypto import digest
 from core.db import insert_ignoring_conflicts
 from core.extensions import db
@@ -191,7 +192,6 @@ def render_email_changed(context: dict[str, Any]) -> outbox.RenderedMail:
                                render_template("email/email_changed.html", **ctx))
 
 
-STAFF_ROLES = ("doctor", "operator", "admin")
 
 
 def create_staff(email: str, role: str, *, full_name: str | None = None,

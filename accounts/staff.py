@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length
 
 from accounts import audit, services
 from accounts.models import User
-from core.access import allow
+from core.access import STAFF_ROLES, allow
 from core.extensions import db
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -37,7 +37,7 @@ ROLE_NAMES = {"doctor": _l("Doctor"), "operator": _l("Insurer operator"),
 
 def _staff() -> list[User]:
     return list(db.session.scalars(
-        select(User).where(User.role.in_(services.STAFF_ROLES)).order_by(User.email)))
+        select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.email)))
 
 
 @bp.route("/", methods=["GET", "POST"])

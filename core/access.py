@@ -14,7 +14,7 @@ from flask import Flask, abort, current_app, request
 from flask_login import current_user
 
 ROLES = ("patient", "doctor", "operator", "admin")
-STAFF_ROLES = frozenset({"doctor", "operator", "admin"})
+STAFF_ROLES = ("doctor", "operator", "admin")
 PUBLIC = "public"
 
 F = TypeVar("F", bound=Callable[..., Any])

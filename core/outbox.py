@@ -233,7 +233,3 @@ class OutboxSender(threading.Thread):
                     deliver_due(self.app)
             except Exception:
                 log.exception("outbox sender loop failed; retrying")
-
-
-def message_summary(msg: OutboxMessage) -> dict[str, Any]:
-    return {"id": msg.id, "to": msg.to_addr, "subject": msg.subject, "status": msg.status}
