@@ -21,12 +21,15 @@ PENDING_SECONDS = 300
 
 
 def start_page(user: User) -> str:
-    """Where a signed-in person lands: patients on their policies, admins on staff."""
+    """Where a signed-in person lands: patients on their policies, doctors at their desk,
+    operators on the live view, admins on staff."""
     if user.role == "patient":
         return url_for("activation.account")
     if user.role == "admin":
         return url_for("staff.index")
-    return url_for("accounts.profile")
+    if user.role == "doctor":
+        return url_for("consult.desk")
+    return url_for("consult.operator")
 
 
 @bp.get("/")

@@ -1,4 +1,5 @@
-"""Consultations: queue, chat, calls, referrals, documents (later issues)."""
+"""Consultations: the on-duty queue, the real-time chat, conclusions and history
+(calls, referrals and documents come later)."""
 
 from __future__ import annotations
 
@@ -8,5 +9,11 @@ bp = Blueprint("consult", __name__, url_prefix="/consult")
 
 
 def init_app(app: Flask) -> None:
-    """Register the consultation blueprint."""
+    """Register the pages, the API and the Socket.IO events."""
+    from consult import api, routes, sockets  # noqa: F401  (views and events register)
+
     app.register_blueprint(bp)
+    app.register_blueprint(api.bp)
+    app.jinja_env.globals.update(coverage_label=routes.coverage_label, money=routes.money,
+                                 status_label=routes.status_label,
+                                 payment_label=routes.payment_label)

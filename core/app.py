@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core import access, config, i18n, problems, security
 from core.db import render_item, tune_sqlite
-from core.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+from core.extensions import babel, csrf, db, limiter, login_manager, mail, migrate, socketio
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -46,6 +46,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
+    _init_socketio(app)
 
     security.init_app(app)
     access.init_app(app)
@@ -86,6 +87,28 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         g.locale = i18n.select_locale()
 
     return app
+
+
+def async_mode() -> str:
+    """``gevent`` when gevent has patched the standard library (gunicorn's gevent
+    worker, the benchmarks), else ``threading`` (``flask serve``, tests)."""
+    try:
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return "threading"
+    return "gevent" if monkey.is_module_patched("socket") else "threading"
+
+
+def _init_socketio(app: Flask) -> None:
+    """Flask-SocketIO on this app: the Redis message queue when configured, so rooms
+    span processes; browsers of other origins are refused (engine.io's default)."""
+    socketio.server_options = {}  # init_app keeps options between apps (tests build many)
+    socketio.init_app(
+        app, async_mode=async_mode(), message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        channel=app.config["SOCKETIO_CHANNEL"], manage_session=True,
+        max_http_buffer_size=64 * 1024, ping_interval=20, ping_timeout=20,
+        logger=False, engineio_logger=False,
+    )
 
 
 def _repo_root() -> Path:

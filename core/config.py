@@ -35,10 +35,14 @@ ENV_SETTINGS = (
     "RATELIMIT_LOGIN_ACCOUNT_IP",
     "RATELIMIT_LOGIN_ACCOUNT",
     "RATELIMIT_SECOND_FACTOR",
+    "CONSULT_MAX_CHATS_PER_DOCTOR",
+    "PAYMENT_PROVIDER",
+    "SOCKETIO_MESSAGE_QUEUE",
+    "SOCKETIO_CHANNEL",
 )
 
 _BOOL = {"MAIL_USE_TLS", "MAIL_USE_SSL", "DEMO", "TESTING"}
-_INT = {"MAIL_PORT", "PROXY_FIX_X_FOR", "SELF_PAY_PRICE_KZT"}
+_INT = {"MAIL_PORT", "PROXY_FIX_X_FOR", "SELF_PAY_PRICE_KZT", "CONSULT_MAX_CHATS_PER_DOCTOR"}
 
 
 class ConfigError(RuntimeError):
@@ -100,6 +104,11 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "CONSENT_VERSION": "2026-11-01",
         "OUTBOX_POLL_SECONDS": 1.0,
         "OUTBOX_MAX_ATTEMPTS": 20,
+        "CONSULT_MAX_CHATS_PER_DOCTOR": 4,
+        "CONSULT_MESSAGE_MAX_CHARS": 4000,
+        "PAYMENT_PROVIDER": "sandbox",
+        "SOCKETIO_MESSAGE_QUEUE": None,  # defaults to REDIS_URL when that is set
+        "SOCKETIO_CHANNEL": "personal-doctor",
     }
 
 
@@ -155,6 +164,10 @@ def load(app: Any, overrides: dict[str, Any] | None) -> None:
         app.config["SESSION_COOKIE_NAME"] = "__Host-session"
     if app.config.get("REDIS_URL"):
         app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+        if app.config["SOCKETIO_MESSAGE_QUEUE"] is None and not (
+            overrides and "SOCKETIO_MESSAGE_QUEUE" in overrides
+        ):
+            app.config["SOCKETIO_MESSAGE_QUEUE"] = app.config["REDIS_URL"]
     else:
         app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
 

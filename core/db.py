@@ -67,14 +67,15 @@ def writing() -> Iterator[None]:
 
 
 def request_is_writer() -> bool:
-    """True inside a request that may write (POST and the like): on SQLite its
-    transaction holds the write lock from its first statement, so a second connection
-    of the same thread must not try to write."""
-    return has_request_context() and request.method not in SAFE_METHODS
+    """True inside a request that may write (POST and the like) or inside
+    :func:`writing` (socket events, CLI): on SQLite that transaction holds the write
+    lock from its first statement, so a second connection of the same thread must not
+    try to write; extra writes join the transaction instead."""
+    return _immediate.get() or (has_request_context() and request.method not in SAFE_METHODS)
 
 
 def _wants_immediate() -> bool:
-    return _immediate.get() or request_is_writer()
+    return request_is_writer()
 
 
 def insert_ignoring_conflicts(session: Any, model: Any, values: dict[str, Any],

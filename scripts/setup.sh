@@ -18,3 +18,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 .venv/bin/pybabel compile -d translations >/dev/null
+
+# Front-end packages from the npm registry, copied into static/vendor/ (no CDN).
+if [ ! -d node_modules/socket.io-client ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --silent
+fi
+mkdir -p static/vendor
+cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io.min.js

@@ -69,6 +69,7 @@ TEST_CONFIG: dict[str, Any] = {
     "RATELIMIT_ACTIVATION": "10000 per minute",
     "RATELIMIT_LOGIN": "10000 per minute",
     "MAIL_SERVER": None,
+    "SOCKETIO_MESSAGE_QUEUE": None,
 }
 
 

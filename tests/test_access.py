@@ -36,8 +36,25 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "api.openapi": PUBLIC,
     "api.ping": PUBLIC,
     "i18n.switch": PUBLIC,
+    "consult.new": frozenset({"patient"}),
+    "consult.room": frozenset({"patient", "doctor"}),
+    "consult.cancel": frozenset({"patient"}),
+    "consult.history": frozenset({"patient"}),
+    "consult.desk": frozenset({"doctor"}),
+    "consult.shift": frozenset({"doctor"}),
+    "consult.take": frozenset({"doctor"}),
+    "consult.close": frozenset({"doctor"}),
+    "consult.patient_history": frozenset({"doctor"}),
+    "consult.operator": frozenset({"operator", "admin"}),
+    "consult_api.create_consultation": frozenset({"patient"}),
+    "consult_api.list_consultations": frozenset({"patient"}),
+    "consult_api.get_consultation": frozenset({"patient", "doctor"}),
+    "consult_api.list_messages": frozenset({"patient", "doctor"}),
+    "consult_api.get_queue": frozenset({"doctor"}),
+    "consult_api.take_consultation": frozenset({"doctor"}),
+    "consult_api.operator_stats": frozenset({"operator", "admin"}),
 }
-ARGS = {"token": "no-such-token", "number": "NO-SUCH", "code": "en"}
+ARGS = {"token": "no-such-token", "number": "NO-SUCH", "code": "en", "consultation_id": 999999}
 
 
 def test_every_route_has_a_declared_and_expected_decision(app):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from openapi_spec_validator import validate
 
 
@@ -20,4 +22,5 @@ def test_every_api_route_is_documented(app, client):
     spec = client.get("/api/v1/openapi.json").json
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):
-            assert rule.rule.replace("<", "{").replace(">", "}") in spec["paths"], rule.rule
+            path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+            assert path in spec["paths"], rule.rule

@@ -1,0 +1,136 @@
+"""Consultations with on-duty doctors, their chat messages, and doctors' shifts.
+
+Free text written by patients and doctors (complaints, messages, conclusions) is
+health data: it is stored encrypted with DATA_KEYS (core.crypto) and decrypted only
+to be shown to the consultation's patient and doctor.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.crypto import decrypt
+from core.db import UTCDateTime
+from core.extensions import db
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from activation.models import Activation, Insured
+
+CHANNELS = ("chat", "audio", "video")
+STATUSES = ("waiting", "active", "closed", "cancelled")
+# Message ids grow past 2**31 in a busy service; SQLite's rowid is 64-bit already.
+MessageId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Consultation(db.Model):
+    """A patient's request for an on-duty doctor, from the queue to the conclusion.
+
+    ``status`` moves waiting → active (a doctor took it) → closed (conclusion written),
+    or waiting → cancelled. ``coverage`` is decided when it is requested: ``covered``
+    by the activation's policy, or ``self_pay`` during the waiting period, with the
+    price and the payment's status stored here.
+    """
+
+    __tablename__ = "consultation"
+    __table_args__ = (
+        Index("ix_consultation_queue", "status", "product", "requested_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    insured_id: Mapped[int] = mapped_column(ForeignKey("insured.id"), index=True)
+    activation_id: Mapped[int] = mapped_column(ForeignKey("activation.id"))
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
+    product: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(8))
+    language: Mapped[str] = mapped_column(String(8))
+    complaint_encrypted: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="waiting")
+    coverage: Mapped[str] = mapped_column(String(12))  # covered | self_pay
+    price_amount: Mapped[int] = mapped_column(Integer, default=0)  # whole tenge
+    currency: Mapped[str] = mapped_column(String(3), default="KZT")
+    payment_status: Mapped[str] = mapped_column(String(16))  # not_required | paid | …
+    payment_reference: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The conclusion, written by the doctor when closing (encrypted).
+    conclusion_complaint: Mapped[str | None] = mapped_column(Text)
+    conclusion_assessment: Mapped[str | None] = mapped_column(Text)
+    conclusion_recommendations: Mapped[str | None] = mapped_column(Text)
+    conclusion_notes: Mapped[str | None] = mapped_column(Text)
+    # Delivered / read marks: the newest message id each side has received and read.
+    patient_delivered_id: Mapped[int] = mapped_column(MessageId, default=0)
+    patient_read_id: Mapped[int] = mapped_column(MessageId, default=0)
+    doctor_delivered_id: Mapped[int] = mapped_column(MessageId, default=0)
+    doctor_read_id: Mapped[int] = mapped_column(MessageId, default=0)
+
+    patient: Mapped[User] = relationship(foreign_keys=[patient_id])
+    doctor: Mapped[User | None] = relationship(foreign_keys=[doctor_id])
+    insured: Mapped[Insured] = relationship()
+    activation: Mapped[Activation] = relationship()
+
+    @property
+    def complaint(self) -> str:
+        return decrypt(self.complaint_encrypted)
+
+    def conclusion(self) -> dict[str, str] | None:
+        """The conclusion's parts, decrypted; None until the consultation is closed."""
+        if self.conclusion_assessment is None:
+            return None
+        return {
+            "complaint": decrypt(self.conclusion_complaint or ""),
+            "assessment": decrypt(self.conclusion_assessment),
+            "recommendations": decrypt(self.conclusion_recommendations or ""),
+            "notes": decrypt(self.conclusion_notes) if self.conclusion_notes else "",
+        }
+
+    def side_of(self, user_id: int) -> str | None:
+        """``patient`` or ``doctor`` for the consultation's participants, else None."""
+        if user_id == self.patient_id:
+            return "patient"
+        if self.doctor_id is not None and user_id == self.doctor_id:
+            return "doctor"
+        return None
+
+
+class ChatMessage(db.Model):
+    """One chat message, stored before it is sent to anyone.
+
+    ``client_id`` is made by the sender's browser: a resend with the same id finds the
+    stored message instead of adding a second one.
+    """
+
+    __tablename__ = "chat_message"
+    __table_args__ = (
+        UniqueConstraint("consultation_id", "sender_id", "client_id"),
+        Index("ix_chat_message_replay", "consultation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(MessageId, primary_key=True, autoincrement=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id"))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    body_encrypted: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def body(self) -> str:
+        return decrypt(self.body_encrypted)
+
+
+class DutyShift(db.Model):
+    """An on-duty doctor's shift: open while ``ended_at`` is empty."""
+
+    __tablename__ = "duty_shift"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,70 @@
+"""Payment for self-pay consultations, behind a small provider interface.
+
+The consultation logic only calls :func:`provider` and the two methods of
+:class:`PaymentProvider`. The embedded default is :class:`SandboxProvider`, which
+marks a payment paid as soon as the patient confirms it; a real acquirer plugs in by
+naming its class in ``PAYMENT_PROVIDER`` (``package.module:ClassName``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+from flask import current_app
+
+PAID = "paid"
+DECLINED = "declined"
+REFUNDED = "refunded"
+NOT_REQUIRED = "not_required"
+
+
+@dataclass(frozen=True)
+class Charge:
+    """What the patient is asked to pay: whole tenge, and a reference of ours."""
+
+    amount: int
+    currency: str
+    reference: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The provider's answer: ``paid`` or ``declined``, and its own reference."""
+
+    status: str
+    provider_reference: str
+
+
+class PaymentProvider(Protocol):
+    def charge(self, charge: Charge) -> Outcome:
+        """Take the payment; answer once it is paid or declined."""
+
+    def refund(self, provider_reference: str, amount: int, currency: str) -> Outcome:
+        """Return a payment (the consultation was cancelled before a doctor took it)."""
+
+
+class SandboxProvider:
+    """Pays every confirmed charge at once; for the demo and tests."""
+
+    def charge(self, charge: Charge) -> Outcome:
+        return Outcome(PAID, f"sandbox-{uuid.uuid4().hex[:16]}")
+
+    def refund(self, provider_reference: str, amount: int, currency: str) -> Outcome:
+        return Outcome(REFUNDED, provider_reference)
+
+
+def provider() -> PaymentProvider:
+    """The configured provider (``PAYMENT_PROVIDER``: ``sandbox`` or ``module:Class``)."""
+    name = current_app.config["PAYMENT_PROVIDER"]
+    if name == "sandbox":
+        return SandboxProvider()
+    module, _, cls = name.partition(":")
+    return getattr(importlib.import_module(module), cls)()  # type: ignore[no-any-return]
+
+
+def new_reference() -> str:
+    return f"pd-{uuid.uuid4().hex[:20]}"

@@ -1,0 +1,51 @@
+"""What the server tells connected browsers, after the change is committed.
+
+Rooms: ``consultation:<id>`` holds the consultation's patient and doctor;
+``queue:<product>`` holds the doctors on shift who can take that product. With
+``SOCKETIO_MESSAGE_QUEUE`` (Redis) every process's clients receive every emit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consult import services
+from consult.models import Consultation
+from core.extensions import socketio
+
+
+def room(consultation_id: int) -> str:
+    return f"consultation:{consultation_id}"
+
+
+def queue_room(product: str) -> str:
+    return f"queue:{product}"
+
+
+def status_payload(consultation: Consultation) -> dict[str, Any]:
+    doctor = consultation.doctor
+    return {
+        "consultation": consultation.id,
+        "status": consultation.status,
+        "doctor": (doctor.full_name or doctor.email) if doctor is not None else None,
+    }
+
+
+def message(payload: dict[str, Any]) -> None:
+    """A stored chat message, to both participants' open pages."""
+    socketio.emit("message", payload, to=room(payload["consultation"]))
+
+
+def status(consultation: Consultation) -> None:
+    """The consultation was taken, closed or cancelled."""
+    socketio.emit("status", status_payload(consultation), to=room(consultation.id))
+
+
+def queue_changed(product: str, kind: str, consultation_id: int | None = None) -> None:
+    """Someone joined or left the ``product`` line: each waiting patient gets their
+    new place and estimate, the doctors on shift an alert (``kind`` = joined/left)."""
+    line = services.line_info(product)
+    for info in line:
+        socketio.emit("position", info, to=room(info["consultation"]))
+    socketio.emit("queue", {"product": product, "kind": kind, "length": len(line),
+                            "consultation": consultation_id}, to=queue_room(product))

@@ -1,0 +1,269 @@
+"""Consultation pages: the patient's request, room and history; the doctor's desk
+(shift, queue, take, conclusion, the patient's earlier consultations); the operator's
+live view. Routes are thin: the rules are in :mod:`consult.services`, the live updates
+in :mod:`consult.realtime` (sent after the commit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from accounts import audit
+from consult import bp, realtime, services
+from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
+from consult.forms import CHANNEL_LABELS, ConclusionForm, RequestForm
+from core import clock
+from core.access import allow
+from core.extensions import db
+
+HISTORY_PAGE = 20
+
+
+def _people_choices() -> tuple[list[tuple[str, str]], dict[int, services.CoverageDecision]]:
+    """The account's people who can consult now, with how it would be paid."""
+    today = clock.today()
+    choices, decisions = [], {}
+    for person in services.people_of(current_user):
+        try:
+            decision = services.decide_coverage(current_user, person.id, today)
+        except ConsultRefused:
+            continue
+        decisions[person.id] = decision
+        choices.append((str(person.id), person.full_name))
+    return choices, decisions
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@allow("patient")
+def new() -> str | Response | tuple[str, int]:
+    """Ask for an on-duty doctor: who, what is wrong, which channel; self-pay needs an
+    explicit agreement to the price."""
+    form = RequestForm()
+    choices, decisions = _people_choices()
+    form.insured_id.choices = choices
+    if request.method == "GET" and len(choices) == 1:
+        form.insured_id.data = choices[0][0]
+    if not decisions:
+        return render_template("consult/new.html", form=form, decisions=decisions,
+                               no_coverage=True)
+    if not form.validate_on_submit():
+        return render_template("consult/new.html", form=form, decisions=decisions)
+    req = services.ConsultationRequest(form.insured_id.data, form.complaint.data,
+                                       form.channel.data, bool(form.confirm_self_pay.data))
+    try:
+        consultation = services.request_consultation(current_user, req, str(g.locale))
+        db.session.commit()
+    except ConsultRefused as exc:
+        db.session.rollback()
+        for name, messages in exc.errors.items():
+            if hasattr(form, name):
+                getattr(form, name).errors = list(messages)
+        if exc.status == 409 and "insured_id" in exc.errors:
+            flash(exc.detail, "error")
+        status = 422 if isinstance(exc, SelfPayNeedsConfirmation) else exc.status
+        return render_template("consult/new.html", form=form, decisions=decisions,
+                               refusal=exc), status
+    realtime.queue_changed(consultation.product, "joined", consultation.id)
+    return redirect(url_for("consult.room", consultation_id=consultation.id))
+
+
+@bp.get("/<int:consultation_id>")
+@allow("patient", "doctor")
+def room(consultation_id: int) -> str:
+    """The consultation room: the waiting room while in line, then the chat; read-only
+    with the conclusion once closed. Only its patient and doctor may open it."""
+    try:
+        consultation, side = services.participant_consultation(current_user.id,
+                                                                consultation_id)
+    except ConsultRefused:
+        abort(404)
+    messages = services.messages_after(consultation, 0, limit=100_000)
+    form = ConclusionForm(formdata=None) if side == "doctor" else None
+    if form is not None and consultation.status == "active":
+        form.complaint.data = consultation.complaint
+    return render_template(
+        "consult/room.html", c=consultation, side=side, messages=messages, form=form,
+        wait=services.wait_info(consultation) if consultation.status == "waiting" else None,
+        channel_labels=CHANNEL_LABELS, marks=services.marks(consultation),
+        age=services.age_of(consultation, clock.today()))
+
+
+@bp.post("/<int:consultation_id>/cancel")
+@allow("patient")
+def cancel(consultation_id: int) -> Response:
+    """Leave the queue (a self-pay payment is refunded)."""
+    try:
+        consultation = services.cancel(current_user, consultation_id)
+        db.session.commit()
+    except ConsultRefused as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(exc.detail, "error")
+        return redirect(url_for("consult.room", consultation_id=consultation_id))
+    realtime.status(consultation)
+    realtime.queue_changed(consultation.product, "left", consultation.id)
+    flash(_("You left the queue."), "info")
+    return redirect(url_for("consult.history"))
+
+
+@bp.get("/history")
+@allow("patient")
+def history() -> str:
+    """Every consultation of the account, newest first, a page at a time."""
+    before = request.args.get("before", type=int)
+    rows = services.history(current_user, before, HISTORY_PAGE + 1)
+    more = len(rows) > HISTORY_PAGE
+    rows = rows[:HISTORY_PAGE]
+    return render_template("consult/history.html", rows=rows,
+                           next_before=rows[-1].id if more and rows else None,
+                           channel_labels=CHANNEL_LABELS)
+
+
+# --- doctors ---------------------------------------------------------------------------
+
+@bp.get("/desk")
+@allow("doctor")
+def desk() -> str:
+    """The on-duty doctor's desk: shift on/off, the queue (live), their open chats."""
+    on_shift = services.is_on_shift(current_user)
+    today = clock.today()
+    waiting = services.queue(current_user) if on_shift else []
+    return render_template(
+        "consult/desk.html", on_shift=on_shift, waiting=waiting,
+        mine=services.open_for_doctor(current_user), today=today, now=clock.now(),
+        limit=services.max_chats(), age_of=services.age_of, channel_labels=CHANNEL_LABELS)
+
+
+@bp.post("/shift")
+@allow("doctor")
+def shift() -> Response:
+    """Start or end the doctor's shift (``action`` = start / end)."""
+    try:
+        if request.form.get("action") == "start":
+            services.start_shift(current_user)
+            message = _("Your shift has started. New patients will be announced.")
+        else:
+            services.end_shift(current_user)
+            message = _("Your shift has ended. Your open chats stay with you.")
+        db.session.commit()
+    except ConsultRefused as exc:
+        db.session.rollback()
+        abort(exc.status)
+    flash(message, "info")
+    return redirect(url_for("consult.desk"))
+
+
+@bp.post("/<int:consultation_id>/take")
+@allow("doctor")
+def take(consultation_id: int) -> Response:
+    """Take the patient; if another doctor was quicker, say so and stay at the desk."""
+    try:
+        consultation = services.take(current_user, consultation_id)
+        db.session.commit()
+    except ConsultRefused as exc:
+        db.session.rollback()
+        flash(exc.detail, "error")
+        return redirect(url_for("consult.desk"))
+    realtime.status(consultation)
+    realtime.queue_changed(consultation.product, "left", consultation.id)
+    return redirect(url_for("consult.room", consultation_id=consultation.id))
+
+
+@bp.post("/<int:consultation_id>/close")
+@allow("doctor")
+def close(consultation_id: int) -> str | Response | tuple[str, int]:
+    """Close with a conclusion; the patient sees it in their history."""
+    form = ConclusionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    conclusion = services.Conclusion(form.complaint.data, form.assessment.data,
+                                     form.recommendations.data, form.notes.data)
+    try:
+        consultation = services.close(current_user, consultation_id, conclusion)
+        db.session.commit()
+    except ConsultRefused as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        if not exc.errors:
+            flash(exc.detail, "error")
+            return redirect(url_for("consult.room", consultation_id=consultation_id))
+        for name, messages in exc.errors.items():
+            getattr(form, name).errors = list(messages)
+        consultation, side = services.participant_consultation(current_user.id,
+                                                               consultation_id)
+        return render_template(
+            "consult/room.html", c=consultation, side=side, form=form, wait=None,
+            messages=services.messages_after(consultation, 0, limit=100_000),
+            channel_labels=CHANNEL_LABELS, marks=services.marks(consultation),
+            age=services.age_of(consultation, clock.today())), 422
+    realtime.status(consultation)
+    flash(_("The consultation is closed and the conclusion sent to the patient."), "info")
+    return redirect(url_for("consult.desk"))
+
+
+@bp.get("/<int:consultation_id>/patient-history")
+@allow("doctor")
+def patient_history(consultation_id: int) -> str:
+    """The patient's earlier consultations and conclusions, for the doctor holding this
+    one; every view is written to the audit log."""
+    try:
+        consultation = services.doctors_consultation(current_user, consultation_id)
+    except ConsultRefused:
+        abort(404)
+    earlier = services.earlier_consultations(consultation)
+    audit.append_now("consultation.history_viewed", actor=current_user,
+                     subject=f"insured:{consultation.insured_id}",
+                     details={"consultation": consultation.id, "shown": len(earlier)})
+    return render_template("consult/patient_history.html", c=consultation, earlier=earlier,
+                           channel_labels=CHANNEL_LABELS)
+
+
+# --- operators -------------------------------------------------------------------------
+
+@bp.get("/operator")
+@allow("operator", "admin")
+def operator() -> str:
+    """The live view of the service: the page refreshes its figures every few seconds."""
+    return render_template("consult/operator.html", stats=services.stats())
+
+
+def coverage_label(decision: services.CoverageDecision) -> str:
+    """How the consultation would be paid, in words."""
+    if decision.kind == "covered":
+        return _("Covered by policy № %(number)s, active until %(date)s",
+                 number=decision.policy_number, date=_date(decision.until))
+    return _("Self-pay: waiting period until %(date)s; %(price)s ₸ per consultation",
+             date=_date(decision.until), price=money(decision.price))
+
+
+def status_label(status: str) -> str:
+    """A consultation's status in words."""
+    return {
+        "waiting": _("Waiting for a doctor"), "active": _("In progress"),
+        "closed": _("Closed"), "cancelled": _("Cancelled"),
+    }.get(status, status)
+
+
+def payment_label(status: str) -> str:
+    """A payment's status in words."""
+    return {
+        "paid": _("paid"), "refunded": _("refunded"), "declined": _("declined"),
+        "not_required": _("not required"),
+    }.get(status, status)
+
+
+def money(amount: int) -> str:
+    return f"{amount:,}".replace(",", "\u00a0")
+
+
+def _date(value: Any) -> str:
+    from flask_babel import format_date
+
+    return format_date(value, "long")
+

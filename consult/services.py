@@ -1,0 +1,570 @@
+"""Consultation rules: coverage at the start, the on-duty queue, taking a patient,
+chat messages and their marks, the conclusion, history, and the figures operators see.
+
+Plain functions over the session: they flush, never commit. The caller commits once
+and only then announces the change (:mod:`consult.realtime`).
+"""
+
+from __future__ import annotations
+
+import statistics
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import format_date
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
+
+from accounts.models import User
+from activation.coverage import age_on, status_on
+from activation.models import Activation, Insured
+from consult import payments
+from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
+from consult.models import CHANNELS, ChatMessage, Consultation, DutyShift
+from core import clock
+from core.crypto import encrypt
+from core.db import insert_ignoring_conflicts
+from core.extensions import db
+
+COMPLAINT_MAX = 2000
+CONCLUSION_MAX = 4000
+OPEN = ("waiting", "active")
+ETA_WINDOW = timedelta(hours=2)
+
+
+# --- text ------------------------------------------------------------------------------
+
+def clean_text(value: Any, field: str, limit: int, *, required: bool = True) -> str:
+    """Free text as people type it: trimmed, line breaks kept, control and formatting
+    characters (NUL, bidi overrides, zero-width) refused. Raises ConsultRefused."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        if required:
+            raise ConsultRefused(_("Please fill this in."), errors={field: [_("Please fill "
+                                                                           "this in.")]})
+        return ""
+    if len(text) > limit:
+        msg = _("At most %(num)s characters.", num=limit)
+        raise ConsultRefused(msg, errors={field: [msg]})
+    for ch in text:
+        if ch in "\n\t":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co"):
+            msg = _("The text contains characters that cannot be shown.")
+            raise ConsultRefused(msg, errors={field: [msg]})
+    return text.replace("\r\n", "\n")
+
+
+# --- coverage --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CoverageDecision:
+    """How a consultation for ``insured`` requested ``on`` would be paid."""
+
+    insured: Insured
+    activation: Activation
+    kind: str  # covered | self_pay
+    until: date  # covered: last covered day; self_pay: last day of the waiting period
+    price: int
+    currency: str
+
+    @property
+    def policy_number(self) -> str:
+        return self.activation.policy.number
+
+
+def people_of(patient: User) -> list[Insured]:
+    """The insured people of the account, in the order they were added."""
+    return list(db.session.scalars(
+        select(Insured).where(Insured.account_id == patient.id).order_by(Insured.id)))
+
+
+def decide_coverage(patient: User, insured_id: int, on: date) -> CoverageDecision:
+    """Covered when one of the person's policies is active ``on`` that day (Asia/Almaty
+    calendar date); self-pay when the newest is still in its waiting period; refused
+    when none is active or waiting."""
+    insured = db.session.get(Insured, insured_id)
+    if insured is None or insured.account_id != patient.id:
+        msg = _("Choose one of the people insured on your account.")
+        raise ConsultRefused(msg, errors={"insured_id": [msg]})
+    activations = db.session.scalars(
+        select(Activation).where(Activation.insured_id == insured.id)
+        .options(joinedload(Activation.policy))
+        .order_by(Activation.coverage_starts_on)
+    ).all()
+    waiting: Activation | None = None
+    for a in activations:
+        state = status_on(a.coverage_starts_on, a.coverage_ends_on, on)
+        if state == "active":
+            return CoverageDecision(insured, a, "covered", a.coverage_ends_on, 0, "KZT")
+        if state == "waiting" and waiting is None:
+            waiting = a
+    if waiting is None:
+        msg = _("%(name)s has no active policy and none in its waiting period, so a "
+                "consultation cannot be requested. Activate a new policy to consult a doctor.",
+                name=insured.full_name)
+        raise ConsultRefused(msg, 422, {"insured_id": [msg]})
+    price = int(current_app.config["SELF_PAY_PRICE_KZT"])
+    return CoverageDecision(insured, waiting, "self_pay",
+                            waiting.coverage_starts_on - timedelta(days=1), price, "KZT")
+
+
+# --- requesting and the queue ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConsultationRequest:
+    insured_id: Any
+    complaint: Any
+    channel: Any
+    confirm_self_pay: bool = False
+
+
+def request_consultation(patient: User, req: ConsultationRequest, language: str
+                         ) -> Consultation:
+    """Put the patient's request in the on-duty queue (flushes).
+
+    Refuses a second open consultation for the same person, and a self-pay one the
+    patient has not agreed to pay; takes the payment through the configured provider.
+    """
+    errors: dict[str, list[str]] = {}
+    try:
+        insured_id = int(req.insured_id)
+    except (TypeError, ValueError):
+        insured_id = 0
+    channel = req.channel if req.channel in CHANNELS else None
+    if channel is None:
+        errors["channel"] = [_("Choose chat, audio or video.")]
+    try:
+        complaint = clean_text(req.complaint, "complaint", COMPLAINT_MAX)
+    except ConsultRefused as exc:
+        errors.update(exc.errors)
+        complaint = ""
+    if errors:
+        raise ConsultRefused(_("Some fields need correcting."), errors=errors)
+
+    # One open consultation per person: lock the person's row (PostgreSQL) so two
+    # requests at once cannot both pass the check; SQLite writers are serialised.
+    db.session.execute(select(Insured.id).where(Insured.id == insured_id).with_for_update())
+    now = clock.now()
+    decision = decide_coverage(patient, insured_id, clock.local(now).date())
+    already = db.session.scalar(select(Consultation.id).where(
+        Consultation.insured_id == insured_id, Consultation.status.in_(OPEN)))
+    if already is not None:
+        msg = _("%(name)s already has a consultation in progress.",
+                name=decision.insured.full_name)
+        raise ConsultRefused(msg, 409, {"insured_id": [msg]})
+
+    payment_status, reference = payments.NOT_REQUIRED, None
+    if decision.kind == "self_pay":
+        if not req.confirm_self_pay:
+            raise SelfPayNeedsConfirmation(
+                _("%(name)s is in the waiting period until %(date)s: this consultation "
+                  "costs %(price)s ₸, paid by you. Please confirm to continue.",
+                  name=decision.insured.full_name, date=format_date(decision.until, "long"),
+                  price=f"{decision.price:,}".replace(",", "\u00a0")),
+                decision.price, decision.currency, decision.until.isoformat())
+        outcome = payments.provider().charge(payments.Charge(
+            decision.price, decision.currency, payments.new_reference(),
+            f"Consultation for {decision.activation.policy.number}"))
+        if outcome.status != payments.PAID:
+            raise ConsultRefused(_("The payment did not go through. Nothing was charged; "
+                                   "please try again or use another card."), 402)
+        payment_status, reference = outcome.status, outcome.provider_reference
+
+    consultation = Consultation(
+        patient_id=patient.id, insured_id=insured_id, activation_id=decision.activation.id,
+        product=decision.activation.product, channel=channel, language=language,
+        complaint_encrypted=encrypt(complaint), status="waiting", coverage=decision.kind,
+        price_amount=decision.price if decision.kind == "self_pay" else 0,
+        currency=decision.currency, payment_status=payment_status,
+        payment_reference=reference, requested_at=now,
+    )
+    db.session.add(consultation)
+    db.session.flush()
+    return consultation
+
+
+def cancel(patient: User, consultation_id: int) -> Consultation:
+    """The patient leaves the queue; a self-pay payment is refunded (flushes)."""
+    consultation = own_consultation(patient, consultation_id)
+    done = db.session.execute(
+        update(Consultation).where(Consultation.id == consultation.id,
+                                   Consultation.status == "waiting")
+        .values(status="cancelled", cancelled_at=clock.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        raise ConsultRefused(_("A doctor has already taken this consultation; it can no "
+                               "longer be cancelled."), 409)
+    db.session.refresh(consultation)
+    if consultation.payment_status == payments.PAID and consultation.payment_reference:
+        outcome = payments.provider().refund(consultation.payment_reference,
+                                             consultation.price_amount, consultation.currency)
+        consultation.payment_status = outcome.status
+    return consultation
+
+
+def products_for(doctor: User) -> tuple[str, ...]:
+    """Which queues a doctor serves: children's consultations need a pediatric doctor."""
+    return ("personal_doctor", "child_doctor") if doctor.pediatric else ("personal_doctor",)
+
+
+def queue(doctor: User) -> list[Consultation]:
+    """Waiting consultations the doctor may take, oldest first."""
+    return list(db.session.scalars(
+        select(Consultation).where(Consultation.status == "waiting",
+                                   Consultation.product.in_(products_for(doctor)))
+        .options(joinedload(Consultation.insured))
+        .order_by(Consultation.requested_at, Consultation.id)
+    ))
+
+
+def age_of(consultation: Consultation, on: date) -> int:
+    return age_on(consultation.insured.birth_date, on)
+
+
+def waiting_line(product: str) -> list[int]:
+    """Ids of the waiting consultations of one product, first in line first."""
+    return list(db.session.scalars(
+        select(Consultation.id).where(Consultation.status == "waiting",
+                                      Consultation.product == product)
+        .order_by(Consultation.requested_at, Consultation.id)))
+
+
+def doctors_on_shift(product: str | None = None) -> int:
+    """How many doctors are on shift (who can take ``product``, when given)."""
+    query = (select(func.count(DutyShift.id)).join(User, User.id == DutyShift.doctor_id)
+             .where(DutyShift.ended_at.is_(None)))
+    if product == "child_doctor":
+        query = query.where(User.pediatric.is_(True))
+    return db.session.scalar(query) or 0
+
+
+def is_on_shift(doctor: User) -> bool:
+    return db.session.scalar(select(DutyShift.id).where(
+        DutyShift.doctor_id == doctor.id, DutyShift.ended_at.is_(None))) is not None
+
+
+def start_shift(doctor: User) -> bool:
+    """Put the doctor on shift; False if already on it (flushes)."""
+    if not doctor.on_duty_doctor:
+        raise ConsultRefused(_("Only on-duty doctors take shifts."), 403)
+    db.session.execute(select(User.id).where(User.id == doctor.id).with_for_update())
+    if is_on_shift(doctor):
+        return False
+    db.session.add(DutyShift(doctor_id=doctor.id, started_at=clock.now()))
+    db.session.flush()
+    return True
+
+
+def end_shift(doctor: User) -> bool:
+    """End the doctor's shift; chats in progress stay theirs (flushes)."""
+    return bool(db.session.execute(
+        update(DutyShift).where(DutyShift.doctor_id == doctor.id, DutyShift.ended_at.is_(None))
+        .values(ended_at=clock.now())).rowcount)
+
+
+def max_chats() -> int:
+    """How many consultations a doctor may hold at once (``CONSULT_MAX_CHATS_PER_DOCTOR``)."""
+    return int(current_app.config["CONSULT_MAX_CHATS_PER_DOCTOR"])
+
+
+def active_count(doctor: User) -> int:
+    return db.session.scalar(select(func.count(Consultation.id)).where(
+        Consultation.doctor_id == doctor.id, Consultation.status == "active")) or 0
+
+
+def take(doctor: User, consultation_id: int) -> Consultation:
+    """Give the waiting consultation to ``doctor``: one conditional UPDATE, so of two
+    doctors taking it at once exactly one succeeds; the other gets a 409 (flushes)."""
+    if not is_on_shift(doctor):
+        raise ConsultRefused(_("Start your shift to take patients."), 409)
+    # A doctor's takes are serialised on their own row: the chat limit holds.
+    db.session.execute(select(User.id).where(User.id == doctor.id).with_for_update())
+    limit = max_chats()
+    if active_count(doctor) >= limit:
+        raise ConsultRefused(_("You already have %(num)s consultations open, the most "
+                               "allowed. Close one first.", num=limit), 409)
+    taken = db.session.execute(
+        update(Consultation).where(Consultation.id == consultation_id,
+                                   Consultation.status == "waiting",
+                                   Consultation.product.in_(products_for(doctor)))
+        .values(status="active", doctor_id=doctor.id, taken_at=clock.now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken:
+        raise ConsultRefused(_("Another doctor has already taken this patient, or the "
+                               "patient left the queue."), 409)
+    consultation = db.session.get(Consultation, consultation_id)
+    assert consultation is not None
+    db.session.refresh(consultation)
+    return consultation
+
+
+@dataclass(frozen=True)
+class Conclusion:
+    complaint: Any
+    assessment: Any
+    recommendations: Any
+    notes: Any = ""
+
+
+def close(doctor: User, consultation_id: int, conclusion: Conclusion) -> Consultation:
+    """Close the doctor's consultation with a conclusion; the chat becomes read-only."""
+    consultation = doctors_consultation(doctor, consultation_id)
+    errors: dict[str, list[str]] = {}
+    parts: dict[str, str] = {}
+    for name in ("complaint", "assessment", "recommendations", "notes"):
+        try:
+            parts[name] = clean_text(getattr(conclusion, name), name, CONCLUSION_MAX,
+                                     required=name != "notes")
+        except ConsultRefused as exc:
+            errors.update(exc.errors)
+    if errors:
+        raise ConsultRefused(_("Some fields need correcting."), errors=errors)
+    done = db.session.execute(
+        update(Consultation).where(Consultation.id == consultation.id,
+                                   Consultation.status == "active",
+                                   Consultation.doctor_id == doctor.id)
+        .values(status="closed", closed_at=clock.now(),
+                conclusion_complaint=encrypt(parts["complaint"]),
+                conclusion_assessment=encrypt(parts["assessment"]),
+                conclusion_recommendations=encrypt(parts["recommendations"]),
+                conclusion_notes=encrypt(parts["notes"]) if parts["notes"] else None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        raise ConsultRefused(_("This consultation is already closed."), 409)
+    db.session.refresh(consultation)
+    return consultation
+
+
+# --- who sees what ---------------------------------------------------------------------
+
+def own_consultation(patient: User, consultation_id: int) -> Consultation:
+    """The patient's own consultation; anything else is 404 (no hint it exists)."""
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None or consultation.patient_id != patient.id:
+        raise ConsultRefused(_("Consultation not found."), 404)
+    return consultation
+
+
+def doctors_consultation(doctor: User, consultation_id: int) -> Consultation:
+    """A consultation the doctor holds (or held); anything else is 404."""
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None or consultation.doctor_id != doctor.id:
+        raise ConsultRefused(_("Consultation not found."), 404)
+    return consultation
+
+
+def participant_consultation(user_id: int, consultation_id: Any) -> tuple[Consultation, str]:
+    """The consultation and the user's side in it; 404 for anyone else."""
+    try:
+        cid = int(consultation_id)
+    except (TypeError, ValueError):
+        cid = 0
+    consultation = db.session.get(Consultation, cid) if cid > 0 else None
+    side = consultation.side_of(user_id) if consultation is not None else None
+    if consultation is None or side is None:
+        raise ConsultRefused(_("Consultation not found."), 404)
+    return consultation, side
+
+
+# --- chat ------------------------------------------------------------------------------
+
+def send_message(user_id: int, consultation_id: Any, client_id: Any, body: Any
+                 ) -> tuple[ChatMessage, Consultation]:
+    """Store a chat message once per ``client_id`` (a resend finds the first) and return
+    it; only the two participants of an active consultation may write (flushes)."""
+    consultation, _side = participant_consultation(user_id, consultation_id)
+    if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64 or not all(
+            c.isalnum() or c in "-_" for c in client_id):
+        raise ConsultRefused(_("The message has no valid id; reload the page."), 400)
+    existing = db.session.scalar(select(ChatMessage).where(
+        ChatMessage.consultation_id == consultation.id, ChatMessage.sender_id == user_id,
+        ChatMessage.client_id == client_id))
+    if existing is not None:
+        return existing, consultation
+    if consultation.status != "active":
+        raise ConsultRefused(_("This consultation is closed; the chat is read-only.")
+                             if consultation.status == "closed"
+                             else _("The chat opens when a doctor takes the consultation."),
+                             409)
+    text = clean_text(body, "body", int(current_app.config["CONSULT_MESSAGE_MAX_CHARS"]))
+    db.session.execute(insert_ignoring_conflicts(
+        db.session, ChatMessage,
+        {"consultation_id": consultation.id, "sender_id": user_id, "client_id": client_id,
+         "body_encrypted": encrypt(text), "sent_at": clock.now()},
+        ["consultation_id", "sender_id", "client_id"]))
+    message = db.session.scalar(select(ChatMessage).where(
+        ChatMessage.consultation_id == consultation.id, ChatMessage.sender_id == user_id,
+        ChatMessage.client_id == client_id))
+    assert message is not None
+    return message, consultation
+
+
+def messages_after(consultation: Consultation, after_id: Any, limit: int = 1000
+                   ) -> list[ChatMessage]:
+    """The consultation's messages newer than ``after_id``, oldest first."""
+    try:
+        after = max(0, int(after_id or 0))
+    except (TypeError, ValueError):
+        after = 0
+    return list(db.session.scalars(
+        select(ChatMessage).where(ChatMessage.consultation_id == consultation.id,
+                                  ChatMessage.id > after)
+        .order_by(ChatMessage.id).limit(limit)))
+
+
+def mark(consultation: Consultation, side: str, kind: str, upto: Any) -> dict[str, int]:
+    """Move the side's delivered or read mark forward to ``upto`` (never back, never
+    past the newest message); reading implies delivery. Returns the marks (flushes)."""
+    try:
+        upto_id = int(upto)
+    except (TypeError, ValueError):
+        upto_id = 0
+    newest = db.session.scalar(select(func.max(ChatMessage.id)).where(
+        ChatMessage.consultation_id == consultation.id)) or 0
+    upto_id = min(max(upto_id, 0), newest)
+    columns = [f"{side}_delivered_id"] + ([f"{side}_read_id"] if kind == "read" else [])
+    for column in columns:
+        attr = getattr(Consultation, column)
+        db.session.execute(
+            update(Consultation).where(Consultation.id == consultation.id, attr < upto_id)
+            .values({column: upto_id}).execution_options(synchronize_session=False))
+    db.session.refresh(consultation)
+    return marks(consultation)
+
+
+def marks(consultation: Consultation) -> dict[str, int]:
+    return {
+        "patient_delivered": consultation.patient_delivered_id,
+        "patient_read": consultation.patient_read_id,
+        "doctor_delivered": consultation.doctor_delivered_id,
+        "doctor_read": consultation.doctor_read_id,
+    }
+
+
+def message_payload(message: ChatMessage, consultation: Consultation) -> dict[str, Any]:
+    """A message as the clients see it (the body is escaped by whoever shows it)."""
+    return {
+        "id": message.id,
+        "consultation": consultation.id,
+        "client_id": message.client_id,
+        "from": consultation.side_of(message.sender_id),
+        "body": message.body,
+        "sent_at": message.sent_at.isoformat(),
+    }
+
+
+# --- history ---------------------------------------------------------------------------
+
+def history(patient: User, before_id: int | None = None, limit: int = 20
+            ) -> list[Consultation]:
+    """The patient's consultations, newest first, ``limit`` at a time (keyset paging:
+    pass the last id seen as ``before_id``)."""
+    query = (select(Consultation).where(Consultation.patient_id == patient.id)
+             .options(joinedload(Consultation.doctor), joinedload(Consultation.insured))
+             .order_by(Consultation.id.desc()).limit(limit))
+    if before_id:
+        query = query.where(Consultation.id < before_id)
+    return list(db.session.scalars(query))
+
+
+def earlier_consultations(consultation: Consultation) -> list[Consultation]:
+    """The same person's other closed consultations, newest first (for the doctor)."""
+    return list(db.session.scalars(
+        select(Consultation).where(Consultation.insured_id == consultation.insured_id,
+                                   Consultation.id != consultation.id,
+                                   Consultation.status == "closed")
+        .options(joinedload(Consultation.doctor))
+        .order_by(Consultation.id.desc())))
+
+
+def open_for_doctor(doctor: User) -> list[Consultation]:
+    """The doctor's consultations in progress."""
+    return list(db.session.scalars(
+        select(Consultation).where(Consultation.doctor_id == doctor.id,
+                                   Consultation.status == "active")
+        .options(joinedload(Consultation.insured)).order_by(Consultation.taken_at)))
+
+
+# --- the operator's figures ------------------------------------------------------------
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile (0..1) by linear interpolation; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    low = int(k)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def stats() -> dict[str, Any]:
+    """Queue length, longest wait, doctors on shift, consultations in progress, and the
+    median and 90th-percentile wait (seconds) of consultations taken in the last 24 h."""
+    now = clock.now()
+    waiting, oldest = db.session.execute(select(
+        func.count(Consultation.id), func.min(Consultation.requested_at)
+    ).where(Consultation.status == "waiting")).one()
+    in_progress = db.session.scalar(select(func.count(Consultation.id)).where(
+        Consultation.status == "active")) or 0
+    waits = [(taken - requested).total_seconds() for requested, taken in db.session.execute(
+        select(Consultation.requested_at, Consultation.taken_at).where(
+            Consultation.taken_at >= now - timedelta(hours=24)))]
+    return {
+        "queue_length": waiting,
+        "longest_wait_seconds": int((now - oldest).total_seconds()) if oldest else 0,
+        "doctors_on_shift": doctors_on_shift(),
+        "in_progress": in_progress,
+        "taken_last_24h": len(waits),
+        "median_wait_seconds": _round(percentile(waits, 0.5)),
+        "p90_wait_seconds": _round(percentile(waits, 0.9)),
+        "at": now.isoformat(),
+    }
+
+
+def _round(value: float | None) -> int | None:
+    return None if value is None else round(value)
+
+
+def line_info(product: str) -> list[dict[str, Any]]:
+    """For every waiting consultation of ``product``, in line order: its place, the
+    estimated wait and how many doctors who can take it are on shift."""
+    line = waiting_line(product)
+    on_shift = doctors_on_shift(product)
+    now = clock.now()
+    waits = [taken - requested for requested, taken in db.session.execute(
+        select(Consultation.requested_at, Consultation.taken_at).where(
+            Consultation.product == product, Consultation.taken_at >= now - ETA_WINDOW))]
+    return [{"consultation": cid, "status": "waiting", "position": n,
+             "eta_minutes": _eta_minutes(waits, n), "doctors_on_shift": on_shift}
+            for n, cid in enumerate(line, start=1)]
+
+
+def _eta_minutes(recent_waits: list[timedelta], position: int) -> int | None:
+    """Position ÷ take-up rate when the last two hours saw several take-ups, otherwise
+    the median wait × position; None with nothing recent to go on."""
+    if not recent_waits:
+        return None
+    if len(recent_waits) >= 3:
+        eta = ETA_WINDOW * position / len(recent_waits)
+    else:
+        eta = statistics.median(recent_waits) * position
+    return max(1, round(eta.total_seconds() / 60))
+
+
+def wait_info(consultation: Consultation) -> dict[str, Any]:
+    """The waiting patient's place in line, estimated wait and whether anyone is on duty."""
+    for info in line_info(consultation.product):
+        if info["consultation"] == consultation.id:
+            return info
+    return {"consultation": consultation.id, "status": consultation.status, "position": 0,
+            "eta_minutes": None,
+            "doctors_on_shift": doctors_on_shift(consultation.product)}

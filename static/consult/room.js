@@ -1,0 +1,228 @@
+// The consultation room: live chat over Socket.IO with stored-first messages,
+// idempotent resends (client-made ids), replay after a reconnect, typing and read marks.
+(function () {
+  "use strict";
+  var root = document.getElementById("room");
+  if (!root || typeof io === "undefined") { return; }
+  var cid = Number(root.dataset.consultation);
+  var side = root.dataset.side;
+  var status = root.dataset.status;
+  var t = JSON.parse(root.dataset.i18n);
+  var marks = JSON.parse(root.dataset.marks);
+  var list = document.getElementById("messages");
+  var typingEl = document.getElementById("typing");
+  var connEl = document.getElementById("connection");
+  var form = document.getElementById("send");
+  var textarea = document.getElementById("body");
+  var errorEl = document.getElementById("send-error");
+  var other = side === "patient" ? "doctor" : "patient";
+  var storeKey = "pd-pending-" + cid;
+  var draftKey = "pd-draft-" + cid;
+  var lastId = 0;
+  var seen = {};
+  var typingTimer = null;
+  var lastTypingSent = 0;
+
+  function fill(template, num) { return template.replace("%(num)s", String(num)); }
+
+  function pending() {
+    try { return JSON.parse(sessionStorage.getItem(storeKey) || "{}"); } catch (e) { return {}; }
+  }
+  function savePending(p) { sessionStorage.setItem(storeKey, JSON.stringify(p)); }
+
+  function newId() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function messageElement(from, clientId, body, sentAt) {
+    var li = document.createElement("li");
+    li.className = "message from-" + from + (from === side ? " mine" : "");
+    li.dataset.clientId = clientId;
+    var who = document.createElement("p");
+    who.className = "who";
+    who.appendChild(document.createTextNode((from === side ? t.you : t[from]) + " · "));
+    var time = document.createElement("time");
+    if (sentAt) {
+      time.dateTime = sentAt;
+      time.textContent = new Date(sentAt).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+    }
+    who.appendChild(time);
+    who.appendChild(document.createTextNode(" "));
+    var mark = document.createElement("span");
+    mark.className = "mark";
+    who.appendChild(mark);
+    var p = document.createElement("p");
+    p.className = "body";
+    p.textContent = body; // never innerHTML: message text is shown as typed
+    li.appendChild(who);
+    li.appendChild(p);
+    return li;
+  }
+
+  function add(m) {
+    if (m.consultation !== cid || seen[m.id]) { return; }
+    seen[m.id] = true;
+    lastId = Math.max(lastId, m.id);
+    var existing = list.querySelector('li[data-client-id="' + CSS.escape(m.client_id) + '"]:not([data-id])');
+    if (existing && m.from === side) {
+      existing.dataset.id = m.id;
+      existing.classList.remove("pending");
+      existing.querySelector("time").dateTime = m.sent_at;
+      existing.querySelector("time").textContent = new Date(m.sent_at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+    } else {
+      var li = messageElement(m.from, m.client_id, m.body, m.sent_at);
+      li.dataset.id = m.id;
+      list.appendChild(li);
+    }
+    if (m.from === side) {
+      var p = pending();
+      if (p[m.client_id]) { delete p[m.client_id]; savePending(p); }
+    } else if (typingEl) {
+      typingEl.textContent = "";
+    }
+    showMarks();
+    list.lastElementChild && list.lastElementChild.scrollIntoView({block: "nearest"});
+  }
+
+  function showMarks() {
+    var delivered = marks[other + "_delivered"] || 0;
+    var read = marks[other + "_read"] || 0;
+    list.querySelectorAll("li.mine").forEach(function (li) {
+      var id = Number(li.dataset.id || 0);
+      var label = !id ? t.sending : id <= read ? t.read : id <= delivered ? t.delivered : t.sent;
+      li.querySelector(".mark").textContent = label;
+      li.dataset.mark = !id ? "sending" : id <= read ? "read" : id <= delivered ? "delivered" : "sent";
+    });
+  }
+
+  function newestFromOther() {
+    var items = list.querySelectorAll("li.from-" + other + "[data-id]");
+    return items.length ? Number(items[items.length - 1].dataset.id) : 0;
+  }
+
+  function receipts() {
+    var upto = newestFromOther();
+    if (!upto) { return; }
+    var kind = document.visibilityState === "visible" ? "read" : "delivered";
+    var mine = marks[side + "_" + kind] || 0;
+    if (upto > mine) {
+      socket.emit("receipt", {consultation: cid, kind: kind, upto: upto}, function (ack) {
+        if (ack && ack.ok) { marks = ack.marks; }
+      });
+    }
+  }
+
+  function send(clientId, body) {
+    socket.emit("send", {consultation: cid, client_id: clientId, body: body}, function (ack) {
+      if (ack && ack.ok) {
+        add(ack.message);
+        if (errorEl) { errorEl.textContent = ""; }
+      } else if (ack && ack.code && ack.code !== 500 && ack.code !== 429) {
+        // Refused for good (closed, invalid): stop resending it.
+        var p = pending(); delete p[clientId]; savePending(p);
+        var li = list.querySelector('li[data-client-id="' + CSS.escape(clientId) + '"]:not([data-id])');
+        if (li) { li.classList.add("failed"); li.querySelector(".mark").textContent = ""; }
+        if (errorEl) { errorEl.textContent = t.failed.replace("%(reason)s", ack.error); }
+      } else if (ack && errorEl) {
+        errorEl.textContent = t.failed.replace("%(reason)s", ack.error);
+      }
+    });
+  }
+
+  function showWait(w) {
+    var pos = document.getElementById("wait-position");
+    if (!pos) { return; }
+    pos.textContent = fill(t.position, w.position);
+    document.getElementById("wait-eta").textContent = w.eta_minutes ? fill(t.eta, w.eta_minutes) : t.no_eta;
+    var docs = document.getElementById("wait-doctors");
+    docs.textContent = w.doctors_on_shift ? fill(t.doctors, w.doctors_on_shift) : t.no_doctor;
+    docs.className = w.doctors_on_shift ? "" : "alert";
+  }
+
+  list.querySelectorAll("li[data-id]").forEach(function (li) {
+    var id = Number(li.dataset.id);
+    seen[id] = true;
+    lastId = Math.max(lastId, id);
+  });
+  // Messages typed before a reload that the server never confirmed: show and resend.
+  var stored = pending();
+  Object.keys(stored).forEach(function (clientId) {
+    if (!list.querySelector('li[data-client-id="' + CSS.escape(clientId) + '"]')) {
+      var li = messageElement(side, clientId, stored[clientId], null);
+      li.classList.add("pending");
+      list.appendChild(li);
+    }
+  });
+  showMarks();
+
+  var socket = io({transports: ["websocket", "polling"]});
+  socket.on("connect", function () {
+    connEl.textContent = t.online;
+    socket.emit("join", {consultation: cid, after: lastId}, function (ack) {
+      if (!ack || !ack.ok) { connEl.textContent = ack ? ack.error : ""; return; }
+      ack.messages.forEach(add);
+      marks = ack.marks;
+      showMarks();
+      if (ack.wait) { showWait(ack.wait); }
+      if (ack.status !== status) { location.reload(); return; }
+      var p = pending();
+      Object.keys(p).forEach(function (clientId) { send(clientId, p[clientId]); });
+      receipts();
+    });
+  });
+  socket.on("disconnect", function () { connEl.textContent = t.offline; });
+  socket.on("message", function (m) { add(m); receipts(); });
+  socket.on("receipt", function (r) { if (r.consultation === cid) { marks = r.marks; showMarks(); } });
+  socket.on("position", function (w) { if (w.consultation === cid) { showWait(w); } });
+  socket.on("status", function (s) {
+    if (s.consultation === cid && s.status !== status) {
+      if (textarea && textarea.value) { sessionStorage.setItem(draftKey, textarea.value); }
+      location.reload();
+    }
+  });
+  socket.on("typing", function (e) {
+    if (e.consultation !== cid || e.from === side || !typingEl) { return; }
+    typingEl.textContent = e.from === "doctor" ? t.typing_doctor : t.typing_patient;
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(function () { typingEl.textContent = ""; }, 4000);
+  });
+  document.addEventListener("visibilitychange", receipts);
+
+  if (form) {
+    var draft = sessionStorage.getItem(draftKey);
+    if (draft && !textarea.value) { textarea.value = draft; }
+    sessionStorage.removeItem(draftKey);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var body = textarea.value.trim();
+      if (!body) { return; }
+      var clientId = newId();
+      var p = pending(); p[clientId] = body; savePending(p); // kept until the server has it
+      var li = messageElement(side, clientId, body, null);
+      li.classList.add("pending");
+      list.appendChild(li);
+      showMarks();
+      li.scrollIntoView({block: "nearest"});
+      textarea.value = "";
+      textarea.focus();
+      if (socket.connected) { send(clientId, body); }
+    });
+    textarea.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+        ev.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    textarea.addEventListener("input", function () {
+      var now = Date.now();
+      if (socket.connected && now - lastTypingSent > 2000) {
+        lastTypingSent = now;
+        socket.emit("typing", {consultation: cid});
+      }
+    });
+  }
+})();
