@@ -23,7 +23,7 @@
   var typingTimer = null;
   var lastTypingSent = 0;
 
-  function fill(template, num) { return template.replace("%(num)s", String(num)); }
+  function fill(template, num) { return template.replace("{num}", String(num)); }
 
   function pending() {
     try { return JSON.parse(sessionStorage.getItem(storeKey) || "{}"); } catch (e) { return {}; }
@@ -126,9 +126,9 @@
         var p = pending(); delete p[clientId]; savePending(p);
         var li = list.querySelector('li[data-client-id="' + CSS.escape(clientId) + '"]:not([data-id])');
         if (li) { li.classList.add("failed"); li.querySelector(".mark").textContent = ""; }
-        if (errorEl) { errorEl.textContent = t.failed.replace("%(reason)s", ack.error); }
+        if (errorEl) { errorEl.textContent = t.failed.replace("{reason}", ack.error); }
       } else if (ack && errorEl) {
-        errorEl.textContent = t.failed.replace("%(reason)s", ack.error);
+        errorEl.textContent = t.failed.replace("{reason}", ack.error);
       }
     });
   }
