@@ -22,7 +22,7 @@ from typing import Any
 from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import disconnect, join_room, leave_room
+from flask_socketio import join_room, leave_room
 
 from accounts import sessions
 from accounts.models import User
@@ -101,7 +101,7 @@ def event(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                     db.session.commit()
             except Refused:
                 db.session.rollback()
-                disconnect()
+                _disconnect_soon(request.sid)  # type: ignore[attr-defined]
                 return {"ok": False, "code": 401, "error": _("You are signed out. Sign in again.")}
             except ConsultRefused as exc:
                 db.session.rollback()
@@ -115,7 +115,10 @@ def event(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             finally:
                 db.session.remove()
             if after is not None:
-                after()
+                try:
+                    after()
+                except Exception:  # stored and committed: the replay delivers it
+                    log.exception("socket event %s: announcing failed", name)
             return {"ok": True, **(ack or {})}
 
         run.__name__ = f"on_{name}"
@@ -123,6 +126,16 @@ def event(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return handler
 
     return register
+
+
+def _disconnect_soon(sid: str) -> None:
+    """Close the socket once the refusal's acknowledgement has gone out."""
+
+    def close() -> None:
+        socketio.sleep(0.2)
+        socketio.server.disconnect(sid)
+
+    socketio.start_background_task(close)
 
 
 @socketio.on("connect")
@@ -208,8 +221,8 @@ def on_receipt(ident: Identity, data: dict[str, Any]
     kind = "read" if data.get("kind") == "read" else "delivered"
     marks = services.mark(consultation, side, kind, data.get("upto"))
     payload = {"consultation": consultation.id, "marks": marks}
-    return {"marks": marks}, lambda: socketio.emit("receipt", payload,
-                                                   to=realtime.room(consultation.id))
+    to = realtime.room(consultation.id)
+    return {"marks": marks}, lambda: socketio.emit("receipt", payload, to=to)
 
 
 def connected_count() -> int:

@@ -118,6 +118,7 @@
 
   function send(clientId, body) {
     socket.emit("send", {consultation: cid, client_id: clientId, body: body}, function (ack) {
+      if (ack && ack.code === 401) { location.reload(); return; } // signed out: to the login page
       if (ack && ack.ok) {
         add(ack.message);
         if (errorEl) { errorEl.textContent = ""; }
