@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import g, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -264,6 +265,7 @@ def get_queue() -> Response:
                       properties:
                         id: {type: integer}
                         age: {type: integer}
+                        age_label: {type: string, description: "The age in words, e.g. 7 years."}
                         product: {type: string}
                         complaint: {type: string}
                         channel: {type: string}
@@ -273,7 +275,9 @@ def get_queue() -> Response:
     on_shift = services.is_on_shift(current_user)
     today, now = clock.today(), clock.now()
     items = [{
-        "id": c.id, "age": services.age_of(c, today), "product": c.product,
+        "id": c.id, "age": services.age_of(c, today),
+        "age_label": ngettext("%(num)s year", "%(num)s years", services.age_of(c, today)),
+        "product": c.product,
         "complaint": c.complaint, "channel": c.channel, "language": c.language,
         "waiting_seconds": int((now - c.requested_at).total_seconds()),
     } for c in (services.queue(current_user) if on_shift else [])]

@@ -61,7 +61,7 @@
       li.className = "card";
       li.dataset.id = c.id;
       var head = document.createElement("p");
-      head.appendChild(text("strong", "", c.age + " " + t.years));
+      head.appendChild(text("strong", "", c.age_label));
       head.appendChild(document.createTextNode(
         " · " + (c.product === "child_doctor" ? t.child : t.adult) + " · " + c.language.toUpperCase() +
         " · " + c.channel + " · " + t.waiting + " " + Math.floor(c.waiting_seconds / 60) + " " + t.min));
