@@ -42,8 +42,9 @@ def status(consultation: Consultation) -> None:
 
 
 def queue_changed(product: str, kind: str, consultation_id: int | None = None) -> None:
-    """Someone joined or left the ``product`` line: each waiting patient gets their
-    new place and estimate, the doctors on shift an alert (``kind`` = joined/left)."""
+    """The ``product`` line changed: each waiting patient gets their place, estimate and
+    the number of doctors on duty; the doctors on shift an update (``kind`` = joined,
+    left, or shift when a doctor started or ended one). Only ``joined`` rings."""
     line = services.line_info(product)
     for info in line:
         socketio.emit("position", info, to=room(info["consultation"]))

@@ -154,6 +154,8 @@ def shift() -> Response:
     except ConsultRefused as exc:
         db.session.rollback()
         abort(exc.status)
+    for product in services.products_for(current_user):
+        realtime.queue_changed(product, "shift")  # waiting patients: "doctors on duty"
     flash(message, "info")
     return redirect(url_for("consult.desk"))
 

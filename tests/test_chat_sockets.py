@@ -296,6 +296,32 @@ def test_the_waiting_patient_sees_the_line_move_and_the_doctor_take_them(app, cl
             waiting.close()
 
 
+def test_a_doctor_starting_a_shift_is_news_for_the_waiting_patient(app, client, no_csrf):
+    app.config.update(RATELIMIT_SECOND_FACTOR="1000 per minute")
+    clock.freeze(COVERED - timedelta(days=20))
+    patient, insured = activated_patient(client)
+    clock.freeze(COVERED)
+    c = services.request_consultation(patient, services.ConsultationRequest(
+        insured.id, "Cough", "chat"), "ru")
+    db.session.commit()
+    doctor = on_shift_doctor()
+    services.end_shift(doctor)
+    db.session.commit()
+    with LiveServer(app) as server:
+        waiting = Peer(server.url, login(server.url, patient))
+        try:
+            assert waiting.call("join", {"consultation": c.id})["wait"]["doctors_on_shift"] == 0
+            d = requests.Session()
+            d.headers["Cookie"] = login(server.url, doctor)
+            r = d.post(f"{server.url}/consult/shift", data={"action": "start"},
+                       allow_redirects=False)
+            assert r.status_code == 302
+            info = waiting.expect("position")
+            assert info["doctors_on_shift"] == 1 and info["position"] == 1
+        finally:
+            waiting.close()
+
+
 # --- two processes sharing rooms through Redis -----------------------------------------
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL")
