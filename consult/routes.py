@@ -136,7 +136,8 @@ def desk() -> str:
     return render_template(
         "consult/desk.html", on_shift=on_shift, waiting=waiting,
         mine=services.open_for_doctor(current_user), today=today, now=clock.now(),
-        limit=services.max_chats(), age_of=services.age_of, channel_labels=CHANNEL_LABELS)
+        limit=services.max_chats(), age_of=services.age_of, channel_labels=CHANNEL_LABELS,
+        channel_names={key: str(label) for key, label in CHANNEL_LABELS.items()})
 
 
 @bp.post("/shift")

@@ -46,7 +46,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     with app.app_context():
         tune_sqlite(db.engine)
-    _init_socketio(app)
 
     security.init_app(app)
     access.init_app(app)
@@ -61,6 +60,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     for domain in (activation, accounts, consult):
         domain.init_app(app)
+    # After the domains: their Socket.IO handlers must be registered before init_app,
+    # which hands them to this app's server (a handler registered after an init_app
+    # reaches that one server only, and tests build an app per test).
+    _init_socketio(app)
     api.finish(app)
     if app.config["DEMO"]:
         from core import devmail

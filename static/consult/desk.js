@@ -21,6 +21,15 @@
   }
   document.addEventListener("click", unlock);
   document.addEventListener("keydown", unlock);
+  var soundButton = document.getElementById("sound");
+  if (soundButton) {
+    soundButton.addEventListener("click", function () {
+      unlock();
+      ring(); // a test ring: the doctor hears what a new patient sounds like
+      soundButton.textContent = soundButton.dataset.on;
+      soundButton.setAttribute("aria-pressed", "true");
+    });
+  }
 
   function ring() {
     if (!audio) { return; }
@@ -64,7 +73,7 @@
       head.appendChild(text("strong", "", c.age_label));
       head.appendChild(document.createTextNode(
         " · " + (c.product === "child_doctor" ? t.child : t.adult) + " · " + c.language.toUpperCase() +
-        " · " + c.channel + " · " + t.waiting + " " + Math.floor(c.waiting_seconds / 60) + " " + t.min));
+        " · " + (t.channels[c.channel] || c.channel) + " · " + t.waiting + " " + Math.floor(c.waiting_seconds / 60) + " " + t.min));
       li.appendChild(head);
       li.appendChild(text("p", "text", c.complaint));
       var form = document.createElement("form");

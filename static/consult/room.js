@@ -22,6 +22,10 @@
   var seen = {};
   var typingTimer = null;
   var lastTypingSent = 0;
+  var leaving = false; // a form of this page was sent (close, leave the queue)
+  document.addEventListener("submit", function (ev) {
+    if (!ev.defaultPrevented) { leaving = true; } // the chat form prevents its default
+  });
 
   function fill(template, num) { return template.replace("{num}", String(num)); }
 
@@ -169,7 +173,7 @@
       marks = ack.marks;
       showMarks();
       if (ack.wait) { showWait(ack.wait); }
-      if (ack.status !== status) { location.reload(); return; }
+      if (ack.status !== status && !leaving) { location.reload(); return; }
       var p = pending();
       Object.keys(p).forEach(function (clientId) { send(clientId, p[clientId]); });
       receipts();
@@ -180,7 +184,7 @@
   socket.on("receipt", function (r) { if (r.consultation === cid) { marks = r.marks; showMarks(); } });
   socket.on("position", function (w) { if (w.consultation === cid) { showWait(w); } });
   socket.on("status", function (s) {
-    if (s.consultation === cid && s.status !== status) {
+    if (s.consultation === cid && s.status !== status && !leaving) {
       if (textarea && textarea.value) { sessionStorage.setItem(draftKey, textarea.value); }
       location.reload();
     }
