@@ -18,6 +18,7 @@
   var other = side === "patient" ? "doctor" : "patient";
   var storeKey = "pd-pending-" + cid;
   var draftKey = "pd-draft-" + cid;
+  var timeFormat = {hour: "2-digit", minute: "2-digit", timeZone: root.dataset.timezone};
   var lastId = 0;
   var seen = {};
   var typingTimer = null;
@@ -52,7 +53,7 @@
     var time = document.createElement("time");
     if (sentAt) {
       time.dateTime = sentAt;
-      time.textContent = new Date(sentAt).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+      time.textContent = new Date(sentAt).toLocaleTimeString(document.documentElement.lang, timeFormat);
     }
     who.appendChild(time);
     who.appendChild(document.createTextNode(" "));
@@ -76,7 +77,7 @@
       existing.dataset.id = m.id;
       existing.classList.remove("pending");
       existing.querySelector("time").dateTime = m.sent_at;
-      existing.querySelector("time").textContent = new Date(m.sent_at).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
+      existing.querySelector("time").textContent = new Date(m.sent_at).toLocaleTimeString(document.documentElement.lang, timeFormat);
     } else {
       var li = messageElement(m.from, m.client_id, m.body, m.sent_at);
       li.dataset.id = m.id;
