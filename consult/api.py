@@ -92,6 +92,14 @@ def _refused(exc: ConsultRefused) -> Response:
                    **extra)
 
 
+def _participant_view(consultation_id: int) -> Consultation | Response:
+    """The consultation if the signed-in user is its patient or doctor, else a 404."""
+    try:
+        return services.participant_consultation(current_user.id, consultation_id)[0]
+    except ConsultRefused as exc:
+        return _refused(exc)
+
+
 def _json_body() -> dict[str, Any] | None:
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else None
@@ -197,11 +205,9 @@ def get_consultation(consultation_id: int) -> Response:
             application/problem+json:
               schema: {$ref: "#/components/schemas/Problem"}
     """
-    try:
-        consultation, _side = services.participant_consultation(current_user.id,
-                                                                consultation_id)
-    except ConsultRefused as exc:
-        return _refused(exc)
+    consultation = _participant_view(consultation_id)
+    if isinstance(consultation, Response):
+        return consultation
     return json_response(_payload(consultation, with_wait=True))
 
 
@@ -231,11 +237,9 @@ def list_messages(consultation_id: int) -> Response:
             application/problem+json:
               schema: {$ref: "#/components/schemas/Problem"}
     """
-    try:
-        consultation, _side = services.participant_consultation(current_user.id,
-                                                                consultation_id)
-    except ConsultRefused as exc:
-        return _refused(exc)
+    consultation = _participant_view(consultation_id)
+    if isinstance(consultation, Response):
+        return consultation
     messages = services.messages_after(consultation, request.args.get("after", 0))
     return json_response({"items": [services.message_payload(m, consultation)
                                     for m in messages]})

@@ -16,6 +16,7 @@ from accounts import audit
 from consult import bp, realtime, services
 from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
 from consult.forms import CHANNEL_LABELS, ConclusionForm, RequestForm
+from consult.models import Consultation
 from core import clock
 from core.access import allow
 from core.extensions import db
@@ -81,12 +82,17 @@ def room(consultation_id: int) -> str:
                                                                 consultation_id)
     except ConsultRefused:
         abort(404)
-    messages = services.messages_after(consultation, 0, limit=100_000)
     form = ConclusionForm(formdata=None) if side == "doctor" else None
     if form is not None and consultation.status == "active":
         form.complaint.data = consultation.complaint
+    return _room_page(consultation, side, form)
+
+
+def _room_page(consultation: Consultation, side: str, form: ConclusionForm | None) -> str:
+    """The room with its whole transcript, as ``side`` sees it."""
     return render_template(
-        "consult/room.html", c=consultation, side=side, messages=messages, form=form,
+        "consult/room.html", c=consultation, side=side, form=form,
+        messages=services.messages_after(consultation, 0, limit=100_000),
         wait=services.wait_info(consultation) if consultation.status == "waiting" else None,
         channel_labels=CHANNEL_LABELS, marks=services.marks(consultation),
         age=services.age_of(consultation, clock.today()))
@@ -200,11 +206,7 @@ def close(consultation_id: int) -> str | Response | tuple[str, int]:
             getattr(form, name).errors = list(messages)
         consultation, side = services.participant_consultation(current_user.id,
                                                                consultation_id)
-        return render_template(
-            "consult/room.html", c=consultation, side=side, form=form, wait=None,
-            messages=services.messages_after(consultation, 0, limit=100_000),
-            channel_labels=CHANNEL_LABELS, marks=services.marks(consultation),
-            age=services.age_of(consultation, clock.today())), 422
+        return _room_page(consultation, side, form), 422
     realtime.status(consultation)
     flash(_("The consultation is closed and the conclusion sent to the patient."), "info")
     return redirect(url_for("consult.desk"))
