@@ -30,11 +30,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 
-    if app.config["PROXY_FIX_X_FOR"]:
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1
-        )
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(root / "migrations"), compare_type=True,
                     render_item=render_item)
@@ -64,6 +59,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # which hands them to this app's server (a handler registered after an init_app
     # reaches that one server only, and tests build an app per test).
     _init_socketio(app)
+    if app.config["PROXY_FIX_X_FOR"]:  # outermost, so Socket.IO requests see it too
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1
+        )
     api.finish(app)
     if app.config["DEMO"]:
         from core import devmail

@@ -133,6 +133,17 @@ def test_a_socket_without_a_session_is_refused(room):
         room["connect"](None)
 
 
+def test_a_page_of_another_site_cannot_open_a_socket_with_the_cookie(room):
+    cookie = login(room["server"].url, room["patient"])
+    sio = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        sio.connect(room["server"].url, transports=["websocket"], wait_timeout=5,
+                    headers={"Cookie": cookie, "Origin": "https://evil.example"})
+    peer = Peer(room["server"].url, cookie)  # the same cookie from our own origin works
+    assert peer.call("join", {"consultation": room["id"]})["ok"] is True
+    peer.close()
+
+
 def test_only_the_patient_and_doctor_can_join_or_write(app, room):
     stranger, _ = activated_patient(app.test_client(), iin=ADULT_IIN_2)
     other_doctor = on_shift_doctor()
