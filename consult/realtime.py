@@ -31,9 +31,9 @@ def status_payload(consultation: Consultation) -> dict[str, Any]:
     }
 
 
-def message(payload: dict[str, Any]) -> None:
-    """A stored chat message, to both participants' open pages."""
-    socketio.emit("message", payload, to=room(payload["consultation"]))
+def message(payload: dict[str, Any], skip_sid: str | None = None) -> None:
+    """A stored chat message, to both participants' open pages (but ``skip_sid``)."""
+    socketio.emit("message", payload, to=room(payload["consultation"]), skip_sid=skip_sid)
 
 
 def status(consultation: Consultation) -> None:

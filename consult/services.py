@@ -16,7 +16,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, bindparam, func, select, text, update
 from sqlalchemy.orm import joinedload
 
 from accounts.models import User
@@ -26,8 +26,8 @@ from consult import payments
 from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
 from consult.models import CHANNELS, ChatMessage, Consultation, DutyShift
 from core import clock
-from core.crypto import encrypt
-from core.db import insert_ignoring_conflicts
+from core.crypto import decrypt, encrypt
+from core.db import UTCDateTime
 from core.extensions import db
 
 COMPLAINT_MAX = 2000
@@ -376,44 +376,63 @@ def participant_consultation(user_id: int, consultation_id: Any) -> tuple[Consul
 
 # --- chat ------------------------------------------------------------------------------
 
+# The send path runs for every chat message: statements built once, no ORM entities.
+_PARTICIPANTS = select(Consultation.patient_id, Consultation.doctor_id,
+                       Consultation.status).where(Consultation.id == bindparam("cid"))
+_STORE = text(
+    "INSERT INTO chat_message (consultation_id, sender_id, client_id, body_encrypted, sent_at)"
+    " VALUES (:cid, :uid, :client_id, :body, :sent_at)"
+    " ON CONFLICT (consultation_id, sender_id, client_id) DO NOTHING RETURNING id"
+).bindparams(bindparam("sent_at", type_=UTCDateTime())).columns(id=Integer)
+_FIND = select(ChatMessage.id, ChatMessage.body_encrypted, ChatMessage.sent_at).where(
+    ChatMessage.consultation_id == bindparam("cid"), ChatMessage.sender_id == bindparam("uid"),
+    ChatMessage.client_id == bindparam("client_id"))
+
+
+def _as_id(value: Any) -> int:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return 0
+
+
 def send_message(user_id: int, consultation_id: Any, client_id: Any, body: Any
-                 ) -> tuple[ChatMessage, Consultation]:
-    """Store a chat message once per ``client_id`` (a resend finds the first) and return
-    it; only the two participants of an active consultation may write (flushes)."""
-    consultation, _side = participant_consultation(user_id, consultation_id)
+                 ) -> dict[str, Any]:
+    """Store a chat message once per ``client_id`` and return it as the clients see it
+    (:func:`message_payload`). A resend with the same id returns the stored message,
+    even once the chat is closed; only the two participants of an active consultation
+    may add one. One ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (flushes nothing:
+    the caller commits)."""
+    cid = _as_id(consultation_id)
+    row = db.session.execute(_PARTICIPANTS, {"cid": cid}).first() if cid else None
+    if row is None or user_id not in (row.patient_id, row.doctor_id):
+        raise ConsultRefused(_("Consultation not found."), 404)
+    side = "patient" if user_id == row.patient_id else "doctor"
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64 or not all(
             c.isalnum() or c in "-_" for c in client_id):
         raise ConsultRefused(_("The message has no valid id; reload the page."), 400)
-    existing = db.session.scalar(select(ChatMessage).where(
-        ChatMessage.consultation_id == consultation.id, ChatMessage.sender_id == user_id,
-        ChatMessage.client_id == client_id))
-    if existing is not None:
-        return existing, consultation
-    if consultation.status != "active":
-        raise ConsultRefused(_("This consultation is closed; the chat is read-only.")
-                             if consultation.status == "closed"
-                             else _("The chat opens when a doctor takes the consultation."),
-                             409)
-    text = clean_text(body, "body", int(current_app.config["CONSULT_MESSAGE_MAX_CHARS"]))
-    db.session.execute(insert_ignoring_conflicts(
-        db.session, ChatMessage,
-        {"consultation_id": consultation.id, "sender_id": user_id, "client_id": client_id,
-         "body_encrypted": encrypt(text), "sent_at": clock.now()},
-        ["consultation_id", "sender_id", "client_id"]))
-    message = db.session.scalar(select(ChatMessage).where(
-        ChatMessage.consultation_id == consultation.id, ChatMessage.sender_id == user_id,
-        ChatMessage.client_id == client_id))
-    assert message is not None
-    return message, consultation
+    keys = {"cid": cid, "uid": user_id, "client_id": client_id}
+    if row.status == "active":
+        text_ = clean_text(body, "body", int(current_app.config["CONSULT_MESSAGE_MAX_CHARS"]))
+        now = clock.now()
+        new_id = db.session.execute(_STORE, {**keys, "body": encrypt(text_),
+                                             "sent_at": now}).scalar()
+        if new_id is not None:
+            return {"id": new_id, "consultation": cid, "client_id": client_id, "from": side,
+                    "body": text_, "sent_at": now.isoformat()}
+    existing = db.session.execute(_FIND, keys).first()
+    if existing is not None:  # a resend: the first one is the message
+        return {"id": existing.id, "consultation": cid, "client_id": client_id, "from": side,
+                "body": decrypt(existing.body_encrypted), "sent_at": existing.sent_at.isoformat()}
+    if row.status == "closed":
+        raise ConsultRefused(_("This consultation is closed; the chat is read-only."), 409)
+    raise ConsultRefused(_("The chat opens when a doctor takes the consultation."), 409)
 
 
 def messages_after(consultation: Consultation, after_id: Any, limit: int = 1000
                    ) -> list[ChatMessage]:
     """The consultation's messages newer than ``after_id``, oldest first."""
-    try:
-        after = max(0, int(after_id or 0))
-    except (TypeError, ValueError):
-        after = 0
+    after = _as_id(after_id)
     return list(db.session.scalars(
         select(ChatMessage).where(ChatMessage.consultation_id == consultation.id,
                                   ChatMessage.id > after)

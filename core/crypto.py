@@ -9,6 +9,7 @@ prints a fresh key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -20,9 +21,15 @@ class DecryptionError(ValueError):
     """The value was not encrypted with any configured key."""
 
 
-def _fernet() -> MultiFernet:
-    keys = [k.strip() for k in current_app.config["DATA_KEYS"].split(",") if k.strip()]
+@functools.lru_cache(maxsize=8)
+def _fernet_for(data_keys: str) -> MultiFernet:
+    keys = [k.strip() for k in data_keys.split(",") if k.strip()]
     return MultiFernet([Fernet(k.encode()) for k in keys])
+
+
+def _fernet() -> MultiFernet:
+    # Built once per DATA_KEYS value: chat messages are encrypted one by one.
+    return _fernet_for(current_app.config["DATA_KEYS"])
 
 
 def encrypt(plain: str) -> str:

@@ -461,7 +461,8 @@ def test_operator_figures_median_and_p90_of_the_last_24_hours(app, client, patie
 def test_messages_are_stored_encrypted(app, client, patient):
     _user, insured = patient
     cid, doctor, _d = _taken(app, client, insured)
-    message, _c = services.send_message(doctor.id, cid, "abcdefgh-1", "Take paracetamol")
+    message = services.send_message(doctor.id, cid, "abcdefgh-1", "Take paracetamol")
     db.session.commit()
-    raw = db.session.scalar(select(ChatMessage.body_encrypted))
-    assert "paracetamol" not in raw and message.body == "Take paracetamol"
+    stored = db.session.scalar(select(ChatMessage))
+    assert "paracetamol" not in stored.body_encrypted and stored.body == "Take paracetamol"
+    assert message["id"] == stored.id and message["from"] == "doctor"

@@ -263,9 +263,8 @@ def test_closing_takes_the_doctor_back_to_the_desk_with_a_notice(
     # replay or live, so once it shows the page's socket is in the room for sure.
     db.session.rollback()  # end this thread's read snapshot before writing
     with writing():
-        message, _ = services.send_message(patient.id, consultation.id, "client-id-0001",
-                                           "Hi")
-        payload = services.message_payload(message, consultation)
+        payload = services.send_message(patient.id, consultation.id, "client-id-0001",
+                                        "Hi")
         db.session.commit()
     realtime.message(payload)
     expect(page.locator("#messages li.from-patient .body")).to_have_text(["Hi"])
