@@ -39,10 +39,13 @@ ENV_SETTINGS = (
     "PAYMENT_PROVIDER",
     "SOCKETIO_MESSAGE_QUEUE",
     "SOCKETIO_CHANNEL",
+    "DATABASE_POOL_SIZE",
+    "DATABASE_MAX_OVERFLOW",
 )
 
 _BOOL = {"MAIL_USE_TLS", "MAIL_USE_SSL", "DEMO", "TESTING"}
-_INT = {"MAIL_PORT", "PROXY_FIX_X_FOR", "SELF_PAY_PRICE_KZT", "CONSULT_MAX_CHATS_PER_DOCTOR"}
+_INT = {"MAIL_PORT", "PROXY_FIX_X_FOR", "SELF_PAY_PRICE_KZT", "CONSULT_MAX_CHATS_PER_DOCTOR",
+        "DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW"}
 
 
 class ConfigError(RuntimeError):
@@ -109,6 +112,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "PAYMENT_PROVIDER": "sandbox",
         "SOCKETIO_MESSAGE_QUEUE": None,  # defaults to REDIS_URL when that is set
         "SOCKETIO_CHANNEL": "personal-doctor",
+        "DATABASE_POOL_SIZE": 20,
+        "DATABASE_MAX_OVERFLOW": 10,
     }
 
 
@@ -133,6 +138,14 @@ def load(app: Any, overrides: dict[str, Any] | None) -> None:
             f"sqlite:///{Path(app.instance_path) / 'demo.sqlite'}"
         )
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A gevent worker runs many socket events at once: a pool sized for that keeps
+        # connections open instead of opening and closing overflow ones per event.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "pool_size": app.config["DATABASE_POOL_SIZE"],
+            "max_overflow": app.config["DATABASE_MAX_OVERFLOW"],
+        }
 
     relaxed = app.config["DEMO"] or app.config["TESTING"]
     if not app.config.get("SECRET_KEY"):
