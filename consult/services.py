@@ -382,9 +382,10 @@ _CONSULTATION = Consultation.__table__
 _MESSAGE = ChatMessage.__table__
 _PARTICIPANTS = select(_CONSULTATION.c.patient_id, _CONSULTATION.c.doctor_id,
                        _CONSULTATION.c.status).where(_CONSULTATION.c.id == bindparam("cid"))
-_STORE = text(
+_STORE = text(  # stores only for a participant of an active consultation, once per id
     "INSERT INTO chat_message (consultation_id, sender_id, client_id, body_encrypted, sent_at)"
-    " VALUES (:cid, :uid, :client_id, :body, :sent_at)"
+    " SELECT :cid, :uid, :client_id, :body, :sent_at WHERE EXISTS (SELECT 1 FROM consultation"
+    " WHERE id = :cid AND status = 'active' AND (patient_id = :uid OR doctor_id = :uid))"
     " ON CONFLICT (consultation_id, sender_id, client_id) DO NOTHING RETURNING id"
 ).bindparams(bindparam("sent_at", type_=UTCDateTime())).columns(id=Integer)
 _FIND = select(_MESSAGE.c.id, _MESSAGE.c.body_encrypted, _MESSAGE.c.sent_at).where(
@@ -399,31 +400,34 @@ def _as_id(value: Any) -> int:
         return 0
 
 
-def send_message(user_id: int, consultation_id: Any, client_id: Any, body: Any
-                 ) -> dict[str, Any]:
+def send_message(user_id: int, consultation_id: Any, client_id: Any, body: Any,
+                 side: str | None = None) -> dict[str, Any]:
     """Store a chat message once per ``client_id`` and return it as the clients see it
-    (:func:`message_payload`). A resend with the same id returns the stored message,
-    even once the chat is closed; only the two participants of an active consultation
-    may add one. One ``INSERT … ON CONFLICT DO NOTHING RETURNING id`` (flushes nothing:
-    the caller commits)."""
+    (:func:`message_payload`). Only the two participants of an active consultation may
+    add one; a resend with the same id returns the stored message (even once the chat
+    is closed). ``side`` (patient / doctor), when the caller knows it, saves a query:
+    the common case is one ``INSERT … SELECT … WHERE EXISTS … ON CONFLICT DO NOTHING
+    RETURNING id`` (the caller commits)."""
     cid = _as_id(consultation_id)
-    conn = db.session.connection()
-    row = conn.execute(_PARTICIPANTS, {"cid": cid}).first() if cid else None
-    if row is None or user_id not in (row.patient_id, row.doctor_id):
-        raise ConsultRefused(_("Consultation not found."), 404)
-    side = "patient" if user_id == row.patient_id else "doctor"
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64 or not all(
             c.isalnum() or c in "-_" for c in client_id):
         raise ConsultRefused(_("The message has no valid id; reload the page."), 400)
+    conn = db.session.connection()
     keys = {"cid": cid, "uid": user_id, "client_id": client_id}
-    if row.status == "active":
+    new_id = text_ = now = None
+    if cid:
         text_ = clean_text(body, "body", int(current_app.config["CONSULT_MESSAGE_MAX_CHARS"]))
         now = clock.now()
         new_id = conn.execute(_STORE, {**keys, "body": encrypt(text_),
                                        "sent_at": now}).scalar()
-        if new_id is not None:
-            return {"id": new_id, "consultation": cid, "client_id": client_id, "from": side,
-                    "body": text_, "sent_at": now.isoformat()}
+    if new_id is None or side is None:
+        row = conn.execute(_PARTICIPANTS, {"cid": cid}).first() if cid else None
+        if row is None or user_id not in (row.patient_id, row.doctor_id):
+            raise ConsultRefused(_("Consultation not found."), 404)
+        side = "patient" if user_id == row.patient_id else "doctor"
+    if new_id is not None and now is not None:
+        return {"id": new_id, "consultation": cid, "client_id": client_id, "from": side,
+                "body": text_, "sent_at": now.isoformat()}
     existing = conn.execute(_FIND, keys).first()
     if existing is not None:  # a resend: the first one is the message
         return {"id": existing.id, "consultation": cid, "client_id": client_id, "from": side,

@@ -194,8 +194,10 @@ def on_send(ident: Identity, data: dict[str, Any]
     """Store the message (once per client id), then send it to the room."""
     if not ident.may_send():
         raise ConsultRefused(_("Too many messages; wait a moment."), 429)
-    payload = services.send_message(ident.user_id, data.get("consultation"),
-                                    data.get("client_id"), data.get("body"))
+    cid = data.get("consultation")
+    payload = services.send_message(ident.user_id, cid, data.get("client_id"),
+                                    data.get("body"),
+                                    side=ident.rooms.get(cid) if isinstance(cid, int) else None)
     sid = request.sid  # type: ignore[attr-defined]
     # The sender has it in the acknowledgement; its other tabs get the emit.
     return {"message": payload}, lambda: realtime.message(payload, skip_sid=sid)
