@@ -83,6 +83,26 @@ def validate(user: User) -> bool:
     return True
 
 
+def touch_if_live(user_id: int, is_staff: bool) -> bool:
+    """For long-lived connections (chat sockets): in one statement, check that this
+    request's session is still live for ``user_id`` and note the activity. False when
+    it ended, idled out or is too old."""
+    token = session.get(SID)
+    if not token:
+        return False
+    now = clock.now()
+    idle = timedelta(minutes=current_app.config[
+        "STAFF_IDLE_MINUTES" if is_staff else "PATIENT_IDLE_MINUTES"])
+    table = UserSession.__table__
+    touched = db.session.connection().execute(
+        update(table).where(table.c.token_hash == digest(token), table.c.user_id == user_id,
+                            table.c.ended_at.is_(None),
+                            table.c.created_at > now - absolute_limit(),
+                            table.c.last_seen_at > now - idle)
+        .values(last_seen_at=now))
+    return touched.rowcount == 1
+
+
 def end_current() -> None:
     """Sign out this browser: the session row ends, so a copied cookie stops working."""
     row = current()

@@ -13,6 +13,7 @@ the commit. Events answer through the Socket.IO acknowledgement:
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -25,10 +26,9 @@ from flask_login import current_user
 from flask_socketio import join_room, leave_room
 
 from accounts import sessions
-from accounts.models import User
 from consult import realtime, services
 from consult.errors import ConsultRefused
-from core import clock
+from core.access import STAFF_ROLES
 from core.db import writing
 from core.extensions import db, socketio
 
@@ -70,17 +70,13 @@ class Refused(Exception):
 
 def _identity() -> Identity:
     """The socket's user, re-checking the server-side session now and then (and noting
-    the activity, so a long chat does not end the session)."""
+    the activity, so a long chat does not end the session): one UPDATE."""
     ident = _identities.get(request.sid)  # type: ignore[attr-defined]
     if ident is None:
         raise Refused
     if time.monotonic() - ident.checked_at > RECHECK_SECONDS:
-        row = sessions.current()
-        user = db.session.get(User, ident.user_id)
-        now = clock.now()
-        if row is None or user is None or not sessions.is_live(row, user, now):
+        if not sessions.touch_if_live(ident.user_id, ident.role in STAFF_ROLES):
             raise Refused
-        row.last_seen_at = now
         ident.checked_at = time.monotonic()
     return ident
 
@@ -145,8 +141,11 @@ def on_connect(auth: Any = None) -> bool:
         user = current_user
         if not user.is_authenticated or (user.is_staff and not user.totp_enabled):
             return False
+        # The first re-check falls anywhere in the next minute: sockets that connected
+        # together (a restart) do not all re-check at the same moment.
+        checked = time.monotonic() - random.uniform(0, RECHECK_SECONDS)  # noqa: S311
         _identities[request.sid] = Identity(user.id, user.role,  # type: ignore[attr-defined]
-                                            time.monotonic())
+                                            checked)
         if user.role == "doctor" and user.on_duty_doctor and services.is_on_shift(user):
             for product in services.products_for(user):
                 join_room(realtime.queue_room(product))

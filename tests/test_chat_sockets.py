@@ -265,6 +265,17 @@ def test_a_signed_out_session_stops_the_socket(room):
     assert patient.call("join", {"consultation": room["id"]})["ok"] is True
     from accounts.models import UserSession
 
+    # Chatting keeps the session alive: a re-check notes the activity.
+    clock.shift(timedelta(minutes=40))
+    for ident in sockets._identities.values():
+        ident.checked_at = float("-inf")
+    assert patient.call("send", {"consultation": room["id"], "client_id": "alive-0001",
+                                 "body": "still here"})["ok"] is True
+    db.session.commit()
+    seen = db.session.scalar(select(UserSession.last_seen_at).where(
+        UserSession.user_id == room["patient"].id).order_by(UserSession.last_seen_at.desc()))
+    assert seen == clock.now()
+
     db.session.commit()  # end this thread's read snapshot before writing
     db.session.execute(UserSession.__table__.update().values(ended_at=clock.now()))
     db.session.commit()
@@ -273,7 +284,7 @@ def test_a_signed_out_session_stops_the_socket(room):
     ack = patient.call("send", {"consultation": room["id"], "client_id": "after-out-1",
                                 "body": "hi"})
     assert ack["ok"] is False and ack["code"] == 401
-    assert stored() == 0
+    assert stored() == 1  # only the message sent while signed in
 
 
 def test_the_waiting_patient_sees_the_line_move_and_the_doctor_take_them(app, client, no_csrf):
