@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,8 +59,7 @@ class Identity:
         return True
 
 
-_identities: dict[str, Identity] = {}
-_lock = threading.Lock()
+_identities: dict[str, Identity] = {}  # socket id -> who (this process's sockets)
 
 
 class Refused(Exception):
@@ -226,8 +224,3 @@ def on_receipt(ident: Identity, data: dict[str, Any]
     to = realtime.room(consultation.id)
     return {"marks": marks}, lambda: socketio.emit("receipt", payload, to=to)
 
-
-def connected_count() -> int:
-    """Sockets connected to this process (for the operator and the benchmarks)."""
-    with _lock:
-        return len(_identities)
