@@ -158,33 +158,34 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
                 name=decision.insured.full_name)
         raise ConsultRefused(msg, 409, {"insured_id": [msg]})
 
-    payment_status, reference = payments.NOT_REQUIRED, None
-    if decision.kind == "self_pay":
-        if not req.confirm_self_pay:
-            raise SelfPayNeedsConfirmation(
-                _("%(name)s is in the waiting period until %(date)s: this consultation "
-                  "costs %(price)s ₸, paid by you. Please confirm to continue.",
-                  name=decision.insured.full_name, date=format_date(decision.until, "long"),
-                  price=f"{decision.price:,}".replace(",", "\u00a0")),
-                decision.price, decision.currency, decision.until.isoformat())
-        outcome = payments.provider().charge(payments.Charge(
-            decision.price, decision.currency, payments.new_reference(),
-            f"Consultation for {decision.activation.policy.number}"))
-        if outcome.status != payments.PAID:
-            raise ConsultRefused(_("The payment did not go through. Nothing was charged; "
-                                   "please try again or use another card."), 402)
-        payment_status, reference = outcome.status, outcome.provider_reference
+    if decision.kind == "self_pay" and not req.confirm_self_pay:
+        raise SelfPayNeedsConfirmation(
+            _("%(name)s is in the waiting period until %(date)s: this consultation "
+              "costs %(price)s ₸, paid by you. Please confirm to continue.",
+              name=decision.insured.full_name, date=format_date(decision.until, "long"),
+              price=f"{decision.price:,}".replace(",", "\u00a0")),
+            decision.price, decision.currency, decision.until.isoformat())
 
     consultation = Consultation(
         patient_id=patient.id, insured_id=insured_id, activation_id=decision.activation.id,
         product=decision.activation.product, channel=channel, language=language,
         complaint_encrypted=encrypt(complaint), status="waiting", coverage=decision.kind,
         price_amount=decision.price if decision.kind == "self_pay" else 0,
-        currency=decision.currency, payment_status=payment_status,
-        payment_reference=reference, requested_at=now,
+        currency=decision.currency, payment_status=payments.NOT_REQUIRED,
+        requested_at=now,
     )
     db.session.add(consultation)
-    db.session.flush()
+    db.session.flush()  # the row is sound before any money moves
+    if decision.kind == "self_pay":
+        outcome = payments.provider().charge(payments.Charge(
+            decision.price, decision.currency, payments.new_reference(),
+            f"Consultation for {decision.activation.policy.number}"))
+        if outcome.status != payments.PAID:
+            raise ConsultRefused(_("The payment did not go through. Nothing was charged; "
+                                   "please try again or use another card."), 402)
+        consultation.payment_status = outcome.status
+        consultation.payment_reference = outcome.provider_reference
+        db.session.flush()
     return consultation
 
 

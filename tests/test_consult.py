@@ -85,6 +85,25 @@ def test_self_pay_with_confirmation_is_charged_and_stored(client, patient):
     assert r.json["wait"]["position"] == 1
 
 
+class DecliningProvider:
+    """A card that is always declined."""
+
+    def charge(self, charge):
+        from consult.payments import DECLINED, Outcome
+
+        return Outcome(DECLINED, "declined-1")
+
+    def refund(self, provider_reference, amount, currency):  # pragma: no cover
+        raise AssertionError("nothing to refund")
+
+
+def test_a_declined_payment_stores_no_consultation(app, client, patient):
+    app.config["PAYMENT_PROVIDER"] = "tests.test_consult:DecliningProvider"
+    r = client.post("/api/v1/consultations", json=request_body(patient[1]))
+    assert r.status_code == 402 and "did not go through" in r.json["detail"]
+    assert count(Consultation) == 0
+
+
 def test_cancel_while_waiting_refunds_a_self_pay_consultation(client, patient):
     _user, insured = patient
     cid = client.post("/api/v1/consultations", json=request_body(insured)).json["id"]
