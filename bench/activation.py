@@ -60,15 +60,11 @@ import itertools
 import logging
 import math
 import os
-import platform
 import random
 import re
-import secrets
 import shlex
 import shutil
 import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -111,13 +107,10 @@ APP_ENV = ("DATABASE_URL", "SECRET_KEY", "BASE_URL", "TIMEZONE", "MAIL_SERVER", 
            "DATA_KEYS")
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
 # --------------------------------------------------------------------------- IINs
 
 from activation.rules import iin_check_digit  # noqa: E402  (after sys.path is set)
+from bench._common import free_port, fresh_database, log, machine  # noqa: E402, F401
 from core import clock  # noqa: E402
 
 
@@ -181,31 +174,6 @@ def policies_csv(rows: list[PolicyRow]) -> str:
 
 
 # --------------------------------------------------------------------------- database
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str, tmp: Path, pg_url: str) -> Iterator[tuple[str, str]]:
-    """Yield ``(DATABASE_URL, description)`` of an empty database, removed afterwards."""
-    if kind == "sqlite":
-        path = tmp / "bench.sqlite"
-        yield f"sqlite:///{path}", f"SQLite {sqlite3.sqlite_version} (file, WAL)"
-        return
-    import psycopg
-    from psycopg import sql
-
-    name = f"pd_bench_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    log(f"created PostgreSQL database {name}")
-    parts = urlsplit(pg_url)
-    try:
-        yield parts._replace(path=f"/{name}").geturl(), f"PostgreSQL {version}"
-    finally:
-        with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
-        log(f"dropped PostgreSQL database {name}")
 
 
 def app_env(database_url: str, tmp: Path) -> dict[str, str]:
@@ -479,12 +447,6 @@ class Budget:
         return max(2.0, min(self.cap, share))
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def running_server(name: str, argv: list[str], env: dict[str, str], port: int,
                    logs: Path) -> Iterator[Path]:
@@ -610,19 +572,6 @@ def bench_server(name: str, argv: list[str], env: dict[str, str], port: int, log
 
 
 # --------------------------------------------------------------------------- report
-
-
-def machine() -> dict[str, str]:
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout
-    return {"nproc": nproc.strip() or str(os.cpu_count()), "cpu": model,
-            "python": platform.python_version(),
-            "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
 
 
 def ratio(a: float, b: float) -> float:

@@ -66,15 +66,12 @@ import json
 import logging
 import math
 import os
-import platform
 import random
 import re
 import secrets
 import shlex
 import shutil
 import signal
-import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -92,6 +89,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # the app's ``activation`` package; the app's own code is imported from ROOT.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+from bench._common import free_port, fresh_database, log, machine  # noqa: E402
+
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "gunicorn").exists() \
     else Path(sys.executable).parent
 DOC = ROOT / "docs" / "performance.md"
@@ -133,36 +132,7 @@ BODIES = (
 )
 
 
-def log(msg: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
 # --------------------------------------------------------------------------- database
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str, tmp: Path, pg_url: str) -> Iterator[tuple[str, str]]:
-    """Yield ``(DATABASE_URL, description)`` of an empty database, removed afterwards."""
-    if kind == "sqlite":
-        path = tmp / "bench.sqlite"
-        yield f"sqlite:///{path}", f"SQLite {sqlite3.sqlite_version} (file, WAL)"
-        return
-    import psycopg
-    from psycopg import sql
-
-    name = f"pd_bench_chat_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as conn:
-        version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    log(f"created PostgreSQL database {name}")
-    parts = urlsplit(pg_url)
-    try:
-        yield parts._replace(path=f"/{name}").geturl(), f"PostgreSQL {version}"
-    finally:
-        with psycopg.connect(pg_url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
-        log(f"dropped PostgreSQL database {name}")
 
 
 def base_env(tmp: Path) -> dict[str, str]:
@@ -299,12 +269,6 @@ def count_messages(app: Any) -> int:
 
 
 # --------------------------------------------------------------------------- servers
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def gunicorn_cmd(kind: str, port: int, gc_log: bool = False) -> list[str]:
@@ -835,19 +799,6 @@ def worst_per(st: Stats, step: float) -> str:
     return " ".join(f"{1000 * worst[k]:.0f}" for k in sorted(worst))
 
 
-def machine() -> dict[str, str]:
-    model = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    nproc = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout
-    return {"nproc": nproc.strip() or str(os.cpu_count()), "cpu": model,
-            "python": platform.python_version(),
-            "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
-
-
 def package_versions() -> str:
     from importlib.metadata import version
 
@@ -1044,7 +995,7 @@ def main(argv: list[str]) -> int:
     (tmp / "instance").mkdir()
     figs: list[Figures] = []
     try:
-        with fresh_database(args.db, tmp, args.pg_url) as (url, db_desc):
+        with fresh_database(args.db, tmp, args.pg_url, "pd_bench_chat") as (url, db_desc):
             env = app_env(url, tmp)
             t0 = time.perf_counter()
             proc = subprocess.run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"],
