@@ -38,6 +38,11 @@ class User(UserMixin, db.Model):
     totp_last_step: Mapped[int] = mapped_column(Integer, default=0)
 
     @property
+    def display_name(self) -> str:
+        """How others see this person: the full name, or the email until one is set."""
+        return self.full_name or self.email
+
+    @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES
 

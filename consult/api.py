@@ -71,7 +71,7 @@ def _payload(c: Consultation, *, with_wait: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": c.id, "status": c.status, "channel": c.channel, "product": c.product,
         "insured": c.insured.full_name,
-        "doctor": (doctor.full_name or doctor.email) if doctor else None,
+        "doctor": doctor.display_name if doctor else None,
         "requested_at": c.requested_at.isoformat(),
         "taken_at": c.taken_at.isoformat() if c.taken_at else None,
         "closed_at": c.closed_at.isoformat() if c.closed_at else None,

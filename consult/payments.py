@@ -66,5 +66,10 @@ def provider() -> PaymentProvider:
     return getattr(importlib.import_module(module), cls)()  # type: ignore[no-any-return]
 
 
+def money(amount: int) -> str:
+    """Whole tenge with thin grouping, as people read prices: ``5 000``."""
+    return f"{amount:,}".replace(",", "\u00a0")
+
+
 def new_reference() -> str:
     return f"pd-{uuid.uuid4().hex[:20]}"

@@ -27,7 +27,7 @@ def status_payload(consultation: Consultation) -> dict[str, Any]:
     return {
         "consultation": consultation.id,
         "status": consultation.status,
-        "doctor": (doctor.full_name or doctor.email) if doctor is not None else None,
+        "doctor": doctor.display_name if doctor is not None else None,
     }
 
 

@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from accounts import audit
-from consult import bp, realtime, services
+from consult import bp, payments, realtime, services
 from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
 from consult.forms import CHANNEL_LABELS, ConclusionForm, RequestForm
 from consult.models import Consultation
@@ -244,7 +244,7 @@ def coverage_label(decision: services.CoverageDecision) -> str:
         return _("Covered by policy № %(number)s, active until %(date)s",
                  number=decision.policy_number, date=_date(decision.until))
     return _("Self-pay: waiting period until %(date)s; %(price)s ₸ per consultation",
-             date=_date(decision.until), price=money(decision.price))
+             date=_date(decision.until), price=payments.money(decision.price))
 
 
 def status_label(status: str) -> str:
@@ -261,10 +261,6 @@ def payment_label(status: str) -> str:
         "paid": _("paid"), "refunded": _("refunded"), "declined": _("declined"),
         "not_required": _("not required"),
     }.get(status, status)
-
-
-def money(amount: int) -> str:
-    return f"{amount:,}".replace(",", "\u00a0")
 
 
 def _date(value: Any) -> str:

@@ -44,8 +44,8 @@ def clean_text(value: Any, field: str, limit: int, *, required: bool = True) -> 
     text = value.strip() if isinstance(value, str) else ""
     if not text:
         if required:
-            raise ConsultRefused(_("Please fill this in."), errors={field: [_("Please fill "
-                                                                           "this in.")]})
+            msg = _("Please fill this in.")
+            raise ConsultRefused(msg, errors={field: [msg]})
         return ""
     if len(text) > limit:
         msg = _("At most %(num)s characters.", num=limit)
@@ -163,7 +163,7 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
             _("%(name)s is in the waiting period until %(date)s: this consultation "
               "costs %(price)s ₸, paid by you. Please confirm to continue.",
               name=decision.insured.full_name, date=format_date(decision.until, "long"),
-              price=f"{decision.price:,}".replace(",", "\u00a0")),
+              price=payments.money(decision.price)),
             decision.price, decision.currency, decision.until.isoformat())
 
     consultation = Consultation(
