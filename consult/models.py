@@ -7,10 +7,21 @@ to be shown to the consultation's patient and doctor.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.crypto import decrypt
@@ -119,10 +130,19 @@ class ChatMessage(db.Model):
     client_id: Mapped[str] = mapped_column(String(64))
     body_encrypted: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set on the timeline's call events (started, ended, declined, missed); their body
+    # is the event as JSON (see consult.calls.event_payload).
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"))
 
     @property
     def body(self) -> str:
         return decrypt(self.body_encrypted)
+
+    @property
+    def call_event(self) -> dict[str, Any] | None:
+        """For a call event: ``event`` (started, ended, declined, missed), ``kind``,
+        ``by`` (the side) and ``duration`` in seconds; None for a typed message."""
+        return json.loads(self.body) if self.call_id is not None else None
 
 
 class DutyShift(db.Model):
@@ -134,3 +154,63 @@ class DutyShift(db.Model):
     doctor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+CALL_KINDS = ("audio", "video")
+OPEN_CALL = ("ringing", "active")
+
+
+class Call(db.Model):
+    """An audio or video call inside a consultation, peer to peer between the browsers.
+
+    ``status`` moves ringing → active (answered) → ended, or ringing → declined /
+    missed (the caller gave up or nobody answered). At most one call of a consultation
+    is open (ringing or active) at a time: a partial unique index says so to the
+    database, so two "call" presses at once give one call.
+    """
+
+    __tablename__ = "call"
+    __table_args__ = (
+        Index("uq_call_open", "consultation_id", unique=True,
+              sqlite_where=text("status IN ('ringing', 'active')"),
+              postgresql_where=text("status IN ('ringing', 'active')")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # audio | video, as started
+    caller_side: Mapped[str] = mapped_column(String(8))  # patient | doctor
+    status: Mapped[str] = mapped_column(String(10), default="ringing")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_by: Mapped[str | None] = mapped_column(String(8))  # a side, or None (the system)
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+
+    consultation: Mapped[Consultation] = relationship()
+
+    @property
+    def duration_seconds(self) -> int | None:
+        """Seconds from the answer to the end; None for a call never answered."""
+        if self.answered_at is None or self.ended_at is None:
+            return None
+        return max(0, int((self.ended_at - self.answered_at).total_seconds()))
+
+
+class CallQualitySample(db.Model):
+    """What one side's browser measured of a call at one moment (from getStats), kept
+    for support: round-trip time, loss, received bitrate and video size."""
+
+    __tablename__ = "call_quality_sample"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), index=True)
+    side: Mapped[str] = mapped_column(String(8))
+    measured_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    rtt_ms: Mapped[int | None] = mapped_column(Integer)
+    loss_permille: Mapped[int | None] = mapped_column(Integer)  # packets lost per 1000
+    bitrate_kbps: Mapped[int | None] = mapped_column(Integer)  # received, audio + video
+    width: Mapped[int | None] = mapped_column(Integer)  # of the received video
+    height: Mapped[int | None] = mapped_column(Integer)
+    fps: Mapped[int | None] = mapped_column(Integer)
+    audio_only: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -50,3 +50,8 @@ def queue_changed(product: str, kind: str, consultation_id: int | None = None) -
         socketio.emit("position", info, to=room(info["consultation"]))
     socketio.emit("queue", {"product": product, "kind": kind, "length": len(line),
                             "consultation": consultation_id}, to=queue_room(product))
+
+
+def call_state(state: dict[str, Any]) -> None:
+    """A call started, was answered, declined or ended (``consult.calls.call_payload``)."""
+    socketio.emit("call", state, to=room(state["consultation"]))

@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from accounts import audit
-from consult import bp, payments, realtime, services
+from consult import bp, calls, payments, realtime, services
 from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
 from consult.forms import CHANNEL_LABELS, ConclusionForm, RequestForm
 from consult.models import Consultation
@@ -194,6 +194,7 @@ def close(consultation_id: int) -> str | Response | tuple[str, int]:
                                      form.recommendations.data, form.notes.data)
     try:
         consultation = services.close(current_user, consultation_id, conclusion)
+        calls.end_open_calls(consultation, "closed")  # the call ends with the consultation
         db.session.commit()
     except ConsultRefused as exc:
         db.session.rollback()
@@ -253,6 +254,20 @@ def status_label(status: str) -> str:
         "waiting": _("Waiting for a doctor"), "active": _("In progress"),
         "closed": _("Closed"), "cancelled": _("Cancelled"),
     }.get(status, status)
+
+
+def call_event_text(event: dict[str, Any]) -> str:
+    """A call event of the chat timeline in words (the page's call.js says the same)."""
+    if event.get("event") == "started":
+        return _("Video call started") if event.get("kind") == "video" else _(
+            "Audio call started")
+    if event.get("event") == "ended":
+        seconds = int(event.get("duration") or 0)
+        return _("Call ended · {duration}").replace("{duration}",
+                                                    f"{seconds // 60}:{seconds % 60:02d}")
+    if event.get("event") == "declined":
+        return _("Call declined")
+    return _("Missed call")
 
 
 def payment_label(status: str) -> str:

@@ -478,8 +478,10 @@ def marks(consultation: Consultation) -> dict[str, int]:
 
 
 def message_payload(message: ChatMessage, consultation: Consultation) -> dict[str, Any]:
-    """A message as the clients see it (the body is escaped by whoever shows it)."""
-    return {
+    """A message as the clients see it (the body is escaped by whoever shows it). A call
+    event of the timeline has an empty body and ``call``: its id, event (started, ended,
+    declined, missed), kind, the side it was by and the duration in seconds."""
+    payload = {
         "id": message.id,
         "consultation": consultation.id,
         "client_id": message.client_id,
@@ -487,6 +489,11 @@ def message_payload(message: ChatMessage, consultation: Consultation) -> dict[st
         "body": message.body,
         "sent_at": message.sent_at.isoformat(),
     }
+    event = message.call_event
+    if event is not None:
+        payload["call"] = {"id": message.call_id, **event}
+        payload["body"] = ""
+    return payload
 
 
 # --- history ---------------------------------------------------------------------------

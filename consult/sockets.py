@@ -25,7 +25,7 @@ from flask_login import current_user
 from flask_socketio import join_room, leave_room
 
 from accounts import sessions
-from consult import realtime, services
+from consult import calls, realtime, services
 from consult.errors import ConsultRefused
 from core.access import STAFF_ROLES
 from core.db import writing
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 RECHECK_SECONDS = 60.0
 SEND_BURST = 20  # messages a connection may send at once …
 SEND_PER_SECOND = 5.0  # … and on average
+SIGNAL_BURST = 60  # call signaling (ICE candidates come in bursts) …
+SIGNAL_PER_SECOND = 10.0
+QUALITY_SECONDS = 5.0  # at most one quality sample per socket this often
 
 
 @dataclass
@@ -46,12 +49,29 @@ class Identity:
     role: str
     checked_at: float
     rooms: dict[int, str] = field(default_factory=dict)  # consultation id -> side
-    tokens: float = SEND_BURST
-    refilled_at: float = field(default_factory=time.monotonic)
+    # Calls this socket takes part in: call id -> (consultation id, side).
+    calls: dict[int, tuple[int, str]] = field(default_factory=dict)
+    sends: TokenBucket = field(default_factory=lambda: TokenBucket(SEND_BURST,
+                                                                   SEND_PER_SECOND))
+    signals: TokenBucket = field(default_factory=lambda: TokenBucket(SIGNAL_BURST,
+                                                                     SIGNAL_PER_SECOND))
+    quality_at: float = 0.0
 
     def may_send(self) -> bool:
+        return self.sends.take()
+
+
+class TokenBucket:
+    """``burst`` actions at once, ``rate`` a second on average."""
+
+    def __init__(self, burst: int, rate: float) -> None:
+        self.burst, self.rate = burst, rate
+        self.tokens: float = burst
+        self.refilled_at = time.monotonic()
+
+    def take(self) -> bool:
         now = time.monotonic()
-        self.tokens = min(SEND_BURST, self.tokens + (now - self.refilled_at) * SEND_PER_SECOND)
+        self.tokens = min(self.burst, self.tokens + (now - self.refilled_at) * self.rate)
         self.refilled_at = now
         if self.tokens < 1:
             return False
@@ -154,7 +174,13 @@ def on_connect(auth: Any = None) -> bool:
 
 @socketio.on("disconnect")
 def on_disconnect(*_args: Any) -> None:
-    _identities.pop(request.sid, None)  # type: ignore[attr-defined]
+    """Forget the socket; the other side of its calls hears it is away (a reload or a
+    lost network: the call goes on and resumes when the page is back)."""
+    ident = _identities.pop(request.sid, None)  # type: ignore[attr-defined]
+    if ident is not None:
+        for call_id, (cid, side) in ident.calls.items():
+            socketio.emit("call_peer", {"call": call_id, "event": "away", "from": side},
+                          to=realtime.room(cid))
 
 
 @event("join")
@@ -174,6 +200,8 @@ def on_join(ident: Identity, data: dict[str, Any]) -> tuple[dict[str, Any], None
     }
     if consultation.status == "waiting":
         ack["wait"] = services.wait_info(consultation)
+    call = calls.open_call(consultation.id)
+    ack["call"] = calls.call_payload(call) if call is not None else None
     return ack, None
 
 
@@ -224,3 +252,161 @@ def on_receipt(ident: Identity, data: dict[str, Any]
     to = realtime.room(consultation.id)
     return {"marks": marks}, lambda: socketio.emit("receipt", payload, to=to)
 
+
+
+# --- calls -----------------------------------------------------------------------------
+
+def _in_room(ident: Identity, call: Any) -> None:
+    if call.consultation_id not in ident.rooms:
+        raise ConsultRefused(_("Join the consultation first."), 403)
+
+
+def _announce(call_state: dict[str, Any], messages: list[dict[str, Any]]) -> Callable[[], None]:
+    def after() -> None:
+        for m in messages:
+            realtime.message(m)
+        realtime.call_state(call_state)
+    return after
+
+
+@event("call_start")
+def on_call_start(ident: Identity, data: dict[str, Any]
+                  ) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Ring the other side: ``{consultation, kind}`` (audio or video)."""
+    call, side, started = calls.start(ident.user_id, data.get("consultation"),
+                                      data.get("kind"))
+    _in_room(ident, call)
+    ident.calls[call.id] = (call.consultation_id, side)
+    state = calls.call_payload(call)
+    message = services.message_payload(started, call.consultation)
+    return ({"call": state, "ice_servers": calls.ice_servers(ident.user_id)},
+            _announce(state, [message]))
+
+
+@event("call_answer")
+def on_call_answer(ident: Identity, data: dict[str, Any]
+                   ) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Accept or decline a ringing call: ``{call, accept}``. The answer's call is
+    ``active`` (with the ICE servers), ``declined``, or ``missed`` when it rang out."""
+    accept = data.get("accept") is True
+    call, side, ended = calls.answer(ident.user_id, data.get("call"), accept)
+    _in_room(ident, call)
+    state = calls.call_payload(call)
+    messages = [services.message_payload(ended, call.consultation)] if ended else []
+    ack: dict[str, Any] = {"call": state}
+    if call.status == "active":
+        ident.calls[call.id] = (call.consultation_id, side)
+        ack["ice_servers"] = calls.ice_servers(ident.user_id)
+    return ack, _announce(state, messages)
+
+
+@event("call_end")
+def on_call_end(ident: Identity, data: dict[str, Any]
+                ) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Hang up (or give up ringing): ``{call}``."""
+    call, _side, ended = calls.hang_up(ident.user_id, data.get("call"))
+    ident.calls.pop(call.id, None)
+    state = calls.call_payload(call)
+    return {"call": state}, _announce(state, [services.message_payload(ended,
+                                                                       call.consultation)])
+
+
+@event("call_join")
+def on_call_join(ident: Identity, data: dict[str, Any]
+                 ) -> tuple[dict[str, Any], Callable[[], None]]:
+    """This page (back after a reload or a new network) takes part in the open call:
+    ``{call, pc}`` where ``pc`` is its peer connection's state (``none`` after a
+    reload). The other side hears it and the caller's page offers again."""
+    call, side = calls.may_signal(ident.user_id, data.get("call"))
+    _in_room(ident, call)
+    if call.status != "active":
+        raise ConsultRefused(_("The call has not started yet."), 409)
+    ident.calls[call.id] = (call.consultation_id, side)
+    pc = data.get("pc") if data.get("pc") in ("none", "new", "connecting", "connected",
+                                              "disconnected", "failed") else "none"
+    sid = request.sid  # type: ignore[attr-defined]
+    note = {"call": call.id, "event": "joined", "from": side, "pc": pc}
+    to = realtime.room(call.consultation_id)
+    return ({"call": calls.call_payload(call), "ice_servers": calls.ice_servers(ident.user_id)},
+            lambda: socketio.emit("call_peer", note, to=to, skip_sid=sid))
+
+
+def _description(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict) or value.get("type") not in ("offer", "answer"):
+        return None
+    sdp = value.get("sdp")
+    if not isinstance(sdp, str) or not 0 < len(sdp) <= 32_000:
+        return None
+    return {"type": value["type"], "sdp": sdp}
+
+
+def _candidate(value: Any) -> dict[str, Any] | None:
+    if not isinstance(value, dict) or not isinstance(value.get("candidate"), str) or len(
+            value["candidate"]) > 1000:
+        return None
+    mid, index = value.get("sdpMid"), value.get("sdpMLineIndex")
+    if mid is not None and (not isinstance(mid, str) or len(mid) > 32):
+        return None
+    if index is not None and (not isinstance(index, int) or isinstance(index, bool)
+                              or not 0 <= index < 16):
+        return None
+    return {"candidate": value["candidate"], "sdpMid": mid, "sdpMLineIndex": index}
+
+
+@event("call_signal")
+def on_call_signal(ident: Identity, data: dict[str, Any]
+                   ) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Relay an offer, an answer or an ICE candidate to the other participant:
+    ``{call, gen, description | candidate}``. Only the call's two participants, in
+    the consultation's room, while the call is open."""
+    if not ident.signals.take():
+        raise ConsultRefused(_("Too many call messages; wait a moment."), 429)
+    call, side = calls.may_signal(ident.user_id, data.get("call"))
+    _in_room(ident, call)
+    gen = data.get("gen")
+    if not isinstance(gen, str) or not 1 <= len(gen) <= 64:
+        raise ConsultRefused(_("The call message is not valid."), 400)
+    relay: dict[str, Any] = {"call": call.id, "from": side, "gen": gen}
+    if "description" in data:
+        relay["description"] = _description(data["description"])
+        if relay["description"] is None:
+            raise ConsultRefused(_("The call message is not valid."), 400)
+    elif "candidate" in data:
+        relay["candidate"] = _candidate(data["candidate"]) if data["candidate"] else None
+        if data["candidate"] and relay["candidate"] is None:
+            raise ConsultRefused(_("The call message is not valid."), 400)
+    else:
+        raise ConsultRefused(_("The call message is not valid."), 400)
+    ident.calls[call.id] = (call.consultation_id, side)
+    sid = request.sid  # type: ignore[attr-defined]
+    to = realtime.room(call.consultation_id)
+    return {}, lambda: socketio.emit("call_signal", relay, to=to, skip_sid=sid)
+
+
+@event("call_media")
+def on_call_media(ident: Identity, data: dict[str, Any]
+                  ) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Tell the other side what this side sends now: ``{call, audio, video, reason}``
+    (muted, camera off); ``reason`` ``audio`` switches the call to audio on both sides,
+    ``poor`` says a poor network made it so."""
+    if not ident.signals.take():
+        raise ConsultRefused(_("Too many call messages; wait a moment."), 429)
+    call, side = calls.may_signal(ident.user_id, data.get("call"))
+    _in_room(ident, call)
+    note = {"call": call.id, "from": side, "audio": data.get("audio") is not False,
+            "video": data.get("video") is True,
+            "reason": data.get("reason") if data.get("reason") in ("poor", "audio") else None}
+    sid = request.sid  # type: ignore[attr-defined]
+    to = realtime.room(call.consultation_id)
+    return {}, lambda: socketio.emit("call_media", note, to=to, skip_sid=sid)
+
+
+@event("call_quality")
+def on_call_quality(ident: Identity, data: dict[str, Any]) -> tuple[dict[str, Any], None]:
+    """Store a quality sample this page measured (getStats), for support."""
+    now = time.monotonic()
+    if now - ident.quality_at < QUALITY_SECONDS:
+        raise ConsultRefused(_("Too many call messages; wait a moment."), 429)
+    sample = calls.record_quality(ident.user_id, data.get("call"), data)
+    ident.quality_at = now
+    return {"sample": sample.id}, None

@@ -41,11 +41,22 @@ ENV_SETTINGS = (
     "SOCKETIO_CHANNEL",
     "DATABASE_POOL_SIZE",
     "DATABASE_MAX_OVERFLOW",
+    "CALL_ICE_SERVERS",
+    "TURN_URLS",
+    "TURN_SECRET",
+    "TURN_TTL_SECONDS",
+    "CALL_RECORDING",
+    "MEDIA_WORKER_URLS",
+    "MEDIA_WORKERS",
+    "MEDIA_HOST_ADDRESSES",
+    "MEDIA_MAX_SESSIONS",
+    "MEDIA_TEST_SECONDS",
 )
 
-_BOOL = {"MAIL_USE_TLS", "MAIL_USE_SSL", "DEMO", "TESTING"}
+_BOOL = {"MAIL_USE_TLS", "MAIL_USE_SSL", "DEMO", "TESTING", "CALL_RECORDING"}
 _INT = {"MAIL_PORT", "PROXY_FIX_X_FOR", "SELF_PAY_PRICE_KZT", "CONSULT_MAX_CHATS_PER_DOCTOR",
-        "DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW"}
+        "DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "TURN_TTL_SECONDS", "MEDIA_WORKERS",
+        "MEDIA_MAX_SESSIONS", "MEDIA_TEST_SECONDS"}
 
 
 class ConfigError(RuntimeError):
@@ -114,6 +125,19 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SOCKETIO_CHANNEL": "personal-doctor",
         "DATABASE_POOL_SIZE": 20,
         "DATABASE_MAX_OVERFLOW": 10,
+        # Calls (WebRTC). ICE servers default to none: host candidates only. Never a
+        # public STUN server: every address must belong to this deployment.
+        "CALL_ICE_SERVERS": "",  # comma-separated stun:/turn: URLs without credentials
+        "TURN_URLS": "",  # comma-separated turn:/turns: URLs of coturn (use-auth-secret)
+        "TURN_SECRET": None,  # coturn's static-auth-secret
+        "TURN_TTL_SECONDS": 3600,  # lifetime of the TURN credentials minted per call
+        "CALL_RECORDING": False,  # offer audio recording of calls (with both consents)
+        # The aiortc media worker(s): connection tests and recordings.
+        "MEDIA_WORKER_URLS": "",  # comma-separated http://host:port; `flask serve` fills it
+        "MEDIA_WORKERS": 1,  # workers `flask serve` starts as child processes
+        "MEDIA_HOST_ADDRESSES": "",  # the worker's ICE host addresses; empty = all interfaces
+        "MEDIA_MAX_SESSIONS": 8,  # concurrent media sessions one worker accepts
+        "MEDIA_TEST_SECONDS": 30,  # a connection test's longest duration
     }
 
 

@@ -243,3 +243,7 @@ def live_server(app: Any) -> Iterator[LiveServer]:
 
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+# Shared fixtures defined beside their helpers (imported last: they use LiveServer).
+from tests.socket_helpers import room  # noqa: E402, F401

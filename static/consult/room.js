@@ -43,9 +43,23 @@
     }).join("");
   }
 
-  function messageElement(from, clientId, body, sentAt) {
+  function duration(seconds) {
+    var s = Math.max(0, seconds | 0);
+    var m = Math.floor(s / 60);
+    return m + ":" + ("0" + (s % 60)).slice(-2);
+  }
+
+  // A call event of the timeline (started, ended, declined, missed), in this language.
+  function callText(e) {
+    if (e.event === "started") { return e.kind === "video" ? t.call_started_video : t.call_started_audio; }
+    if (e.event === "ended") { return t.call_ended.replace("{duration}", duration(e.duration || 0)); }
+    if (e.event === "declined") { return t.call_declined; }
+    return t.call_missed;
+  }
+
+  function messageElement(from, clientId, body, sentAt, call) {
     var li = document.createElement("li");
-    li.className = "message from-" + from + (from === side ? " mine" : "");
+    li.className = "message from-" + from + (from === side ? " mine" : "") + (call ? " event" : "");
     li.dataset.clientId = clientId;
     var who = document.createElement("p");
     who.className = "who";
@@ -62,7 +76,7 @@
     who.appendChild(mark);
     var p = document.createElement("p");
     p.className = "body";
-    p.textContent = body; // never innerHTML: message text is shown as typed
+    p.textContent = call ? callText(call) : body; // never innerHTML: text is shown as typed
     li.appendChild(who);
     li.appendChild(p);
     return li;
@@ -79,7 +93,7 @@
       existing.querySelector("time").dateTime = m.sent_at;
       existing.querySelector("time").textContent = new Date(m.sent_at).toLocaleTimeString(document.documentElement.lang, timeFormat);
     } else {
-      var li = messageElement(m.from, m.client_id, m.body, m.sent_at);
+      var li = messageElement(m.from, m.client_id, m.body, m.sent_at, m.call);
       li.dataset.id = m.id;
       list.appendChild(li);
     }
@@ -96,7 +110,7 @@
   function showMarks() {
     var delivered = marks[other + "_delivered"] || 0;
     var read = marks[other + "_read"] || 0;
-    list.querySelectorAll("li.mine").forEach(function (li) {
+    list.querySelectorAll("li.mine:not(.event)").forEach(function (li) {
       var id = Number(li.dataset.id || 0);
       var label = !id ? t.sending : id <= read ? t.read : id <= delivered ? t.delivered : t.sent;
       li.querySelector(".mark").textContent = label;
@@ -166,6 +180,8 @@
   showMarks();
 
   var socket = io({transports: ["websocket", "polling"]});
+  // For the calls (call.js): the same socket and room; "pd:joined" after every join.
+  window.pdRoom = {socket: socket, cid: cid, side: side, status: status};
   socket.on("connect", function () {
     connEl.textContent = t.online;
     socket.emit("join", {consultation: cid, after: lastId}, function (ack) {
@@ -175,6 +191,7 @@
       showMarks();
       if (ack.wait) { showWait(ack.wait); }
       if (ack.status !== status && !leaving) { location.reload(); return; }
+      document.dispatchEvent(new CustomEvent("pd:joined", {detail: ack}));
       var p = pending();
       Object.keys(p).forEach(function (clientId) { send(clientId, p[clientId]); });
       receipts();

@@ -17,8 +17,20 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
+BASE_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", "--no-first-run",
+             "--disable-quic"]
+# WebRTC on loopback with a fake camera (a moving test pattern) and microphone (a beep),
+# no permission prompt, host candidates as plain addresses, media that plays unasked.
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+              "--allow-loopback-in-peer-connection",
+              "--disable-features=WebRtcHideLocalIpsWithMdns",
+              "--autoplay-policy=no-user-gesture-required"]
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def playwright_session() -> Iterator[Any]:
+    """One Playwright driver for the whole run (the sync API allows only one)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("E2E_REQUIRED") == "1":
             pytest.fail(f"{CHROMIUM} is missing but E2E_REQUIRED=1")
@@ -26,14 +38,27 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  "--disable-quic"],
-        )
-        yield browser
-        browser.close()
+        yield pw
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_session: Any) -> Iterator[Any]:
+    browser = playwright_session.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                                 args=BASE_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="session")
+def media_browsers(playwright_session: Any) -> Iterator[tuple[Any, Any]]:
+    """Two separate Chromium instances with fake camera and microphone, for calls
+    between two people (or one for the connection test)."""
+    pair = tuple(playwright_session.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=BASE_ARGS + MEDIA_ARGS)
+        for _ in range(2))
+    yield pair
+    for b in pair:
+        b.close()
 
 
 @pytest.fixture

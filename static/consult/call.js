@@ -1,0 +1,492 @@
+// Calls in the consultation room: WebRTC peer to peer between the two browsers,
+// signaled over the room's socket (room.js). The caller's page always makes the offers;
+// each new peer connection has a new "generation" id, so after a reload or a new
+// network either side rejoins the same call and the caller offers again.
+(function () {
+  "use strict";
+  var R = window.pdRoom;
+  var el = document.getElementById("calls");
+  if (!R || !el) { return; }
+  var t = JSON.parse(el.dataset.i18n);
+  var socket = R.socket, cid = R.cid, side = R.side;
+  var storeKey = "pd-call-" + cid; // the call this tab takes part in (survives a reload)
+  var $ = function (id) { return document.getElementById(id); };
+  var statusEl = $("call-status"), noticeEl = $("call-notice"), peerEl = $("call-peer");
+  var remoteVideo = $("remote-video"), localVideo = $("local-video");
+  var micBtn = $("call-mic"), camBtn = $("call-cam"), switchBtn = $("call-switch");
+
+  var call = null;        // the open call as the server last told it
+  var inCall = false;     // this tab takes part in it
+  var iceServers = [];
+  var pc = null, gen = null, queued = [], remoteStream = null;
+  var local = null;       // this side's MediaStream
+  var micOn = true;
+  var stats = {prev: null, poor: 0, last: null, sampledAt: 0};
+  var statsTimer = null, clockTimer = null, ringTimer = null, restartTimer = null;
+  var peerVideo = true;
+  var haveIce = false; // the ICE servers (fresh TURN credentials) came with an answer of the server
+
+  var supported = !!(window.RTCPeerConnection && navigator.mediaDevices &&
+                     navigator.mediaDevices.getUserMedia);
+  // For tests and support: the live connection and the last measurement.
+  window.pdCall = {get pc() { return pc; }, get stats() { return stats.last; },
+                   get call() { return call; }, get inCall() { return inCall; }};
+
+  function newGen() {
+    var b = new Uint8Array(8);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
+  }
+  function say(text) { statusEl.textContent = text || ""; }
+  function notice(text) { noticeEl.textContent = text || ""; }
+  function emit(name, data) {
+    return new Promise(function (resolve) {
+      socket.emit(name, data, function (ack) { resolve(ack || {ok: false, error: ""}); });
+    });
+  }
+  function remember(id) {
+    if (id) { sessionStorage.setItem(storeKey, String(id)); } else { sessionStorage.removeItem(storeKey); }
+  }
+  function track(kind) {
+    return local ? (kind === "audio" ? local.getAudioTracks()[0] : local.getVideoTracks()[0]) || null : null;
+  }
+  function transceiver(kind) {
+    if (!pc) { return null; }
+    var all = pc.getTransceivers();
+    for (var i = 0; i < all.length; i++) {
+      if (all[i].receiver.track && all[i].receiver.track.kind === kind) { return all[i]; }
+    }
+    return null;
+  }
+
+  // --- what the section shows -------------------------------------------------------
+  function render() {
+    var open = call && (call.status === "ringing" || call.status === "active");
+    $("call-idle").hidden = !!open || !supported;
+    $("call-incoming").hidden = !(open && call.status === "ringing" && call.caller !== side && !inCall);
+    $("call-elsewhere").hidden = !(open && call.status === "active" && !inCall);
+    $("call-media").hidden = !(open && inCall);
+    if (!supported) { say(t.no_webrtc); return; }
+    if (!open) { return; }
+    if (call.status === "ringing") {
+      if (call.caller === side) { say(inCall ? t.calling : t.elsewhere); }
+      else if (!inCall) { say(call.kind === "video" ? t.incoming_video : t.incoming_audio); }
+    } else if (!inCall) {
+      say(t.in_progress);
+    }
+    var video = !!track("video");
+    micBtn.textContent = micOn ? t.mute : t.unmute;
+    micBtn.setAttribute("aria-pressed", micOn ? "false" : "true");
+    camBtn.textContent = video ? t.camera_off : t.camera_on;
+    camBtn.setAttribute("aria-pressed", video ? "false" : "true");
+    switchBtn.textContent = video || peerVideo ? t.to_audio : t.to_video;
+    localVideo.hidden = !video;
+  }
+
+  function showTimer() {
+    clearInterval(clockTimer);
+    clockTimer = setInterval(function () {
+      if (!call || !call.answered_at) { $("call-timer").textContent = ""; return; }
+      var s = Math.max(0, Math.floor((Date.now() - Date.parse(call.answered_at)) / 1000));
+      $("call-timer").textContent = Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2);
+    }, 1000);
+  }
+
+  // --- media --------------------------------------------------------------------------
+  function getMedia(kind) {
+    if (local) { return Promise.resolve(local); }
+    var wantVideo = kind === "video";
+    return navigator.mediaDevices.getUserMedia({audio: true, video: wantVideo})
+      .catch(function (err) {
+        if (!wantVideo) { throw err; }
+        notice(t.no_camera); // no camera, or it is busy: the call goes on with audio
+        return navigator.mediaDevices.getUserMedia({audio: true, video: false});
+      })
+      .then(function (stream) {
+        local = stream;
+        localVideo.srcObject = stream;
+        micOn = true;
+        return stream;
+      });
+  }
+
+  function stopMedia() {
+    if (local) { local.getTracks().forEach(function (tr) { tr.stop(); }); }
+    local = null;
+    localVideo.srcObject = null;
+  }
+
+  function cameraOn() {
+    if (track("video")) { return Promise.resolve(); }
+    return navigator.mediaDevices.getUserMedia({video: true}).then(function (s) {
+      var v = s.getVideoTracks()[0];
+      if (!local) { local = new MediaStream(); }
+      local.addTrack(v);
+      localVideo.srcObject = local;
+      var tr = transceiver("video");
+      return tr ? tr.sender.replaceTrack(v) : null;
+    }).catch(function () { notice(t.no_camera); });
+  }
+
+  function cameraOff() {
+    var v = track("video");
+    if (!v) { return Promise.resolve(); }
+    v.stop();
+    local.removeTrack(v);
+    var tr = transceiver("video");
+    return tr ? tr.sender.replaceTrack(null) : Promise.resolve();
+  }
+
+  function tellMedia(reason) {
+    if (!call || !inCall) { return; }
+    socket.emit("call_media", {call: call.id, audio: micOn, video: !!track("video"), reason: reason || null});
+  }
+
+  // --- the peer connection ----------------------------------------------------------
+  function makePc() {
+    closePc();
+    pc = new RTCPeerConnection({iceServers: iceServers}); // [] by default: no outside host
+    remoteStream = new MediaStream();
+    remoteVideo.srcObject = remoteStream;
+    var mine = pc, myGen = gen;
+    pc.onicecandidate = function (e) {
+      if (pc !== mine) { return; }
+      socket.emit("call_signal", {call: call.id, gen: myGen, candidate: e.candidate ? e.candidate.toJSON() : null});
+    };
+    pc.ontrack = function (e) {
+      if (pc !== mine) { return; }
+      remoteStream.addTrack(e.track);
+      var played = remoteVideo.play();
+      if (played && played.catch) {
+        played.catch(function () { $("call-sound").hidden = false; }); // autoplay needs a tap
+      }
+    };
+    pc.onconnectionstatechange = function () {
+      if (pc !== mine) { return; }
+      var state = pc.connectionState;
+      clearTimeout(restartTimer);
+      if (state === "connected") { say(t.connected); notice(""); }
+      else if (state === "connecting" || state === "new") { say(t.connecting); }
+      else if (state === "disconnected" || state === "failed") {
+        say(t.reconnecting);
+        // Give a short network hiccup a moment, then restart ICE (or ask the caller to).
+        restartTimer = setTimeout(recover, state === "failed" ? 0 : 3000);
+      }
+    };
+    return pc;
+  }
+
+  function closePc() {
+    if (pc) { try { pc.close(); } catch (e) { /* already closed */ } }
+    pc = null;
+    queued = [];
+  }
+
+  function offer(restart) {
+    var mine = pc, myGen = gen;
+    return pc.createOffer(restart ? {iceRestart: true} : {})
+      .then(function (o) { return mine.setLocalDescription(o); })
+      .then(function () {
+        if (pc !== mine) { return; }
+        socket.emit("call_signal", {call: call.id, gen: myGen, description: {type: mine.localDescription.type, sdp: mine.localDescription.sdp}});
+      });
+  }
+
+  // The caller's side: a fresh connection (new generation) and an offer.
+  function connect() {
+    if (!inCall || !call || call.status !== "active" || call.caller !== side) { return; }
+    gen = newGen();
+    makePc();
+    var stream = local || new MediaStream();
+    pc.addTransceiver(track("audio") || "audio", {direction: "sendrecv", streams: [stream]});
+    pc.addTransceiver(track("video") || "video", {direction: "sendrecv", streams: [stream]});
+    say(t.connecting);
+    offer(false).catch(function (err) { notice(t.failed.replace("{reason}", err.message)); });
+  }
+
+  function recover() {
+    if (!inCall || !call || call.status !== "active") { return; }
+    if (call.caller === side) {
+      if (pc && pc.connectionState === "disconnected") { offer(true).catch(connect); }
+      else if (!pc || pc.connectionState === "failed" || pc.connectionState === "closed") { connect(); }
+    } else {
+      socket.emit("call_join", {call: call.id, pc: pc ? pc.connectionState : "none"});
+    }
+  }
+
+  function flushCandidates() {
+    var list = queued; queued = [];
+    list.forEach(function (c) { pc.addIceCandidate(c).catch(function () { /* stale */ }); });
+  }
+
+  function onDescription(msg) {
+    var d = msg.description;
+    if (d.type === "offer") {
+      if (call.caller === side) { return; } // only the caller offers
+      var fresh = msg.gen !== gen || !pc;
+      if (fresh) { gen = msg.gen; makePc(); }
+      var mine = pc;
+      return mine.setRemoteDescription(d).then(function () {
+        if (fresh) {
+          // Our transceivers come from the offer: send on them what we have.
+          mine.getTransceivers().forEach(function (tr) {
+            var kind = tr.receiver.track && tr.receiver.track.kind;
+            tr.direction = "sendrecv";
+            tr.sender.replaceTrack(track(kind));
+            if (local && tr.sender.setStreams) { tr.sender.setStreams(local); }
+          });
+        }
+        flushCandidates();
+        return mine.createAnswer();
+      }).then(function (a) { return mine.setLocalDescription(a); }).then(function () {
+        if (pc !== mine) { return; }
+        socket.emit("call_signal", {call: call.id, gen: msg.gen, description: {type: mine.localDescription.type, sdp: mine.localDescription.sdp}});
+      });
+    }
+    if (msg.gen !== gen || !pc || pc.signalingState !== "have-local-offer") { return; }
+    return pc.setRemoteDescription(d).then(flushCandidates);
+  }
+
+  function onCandidate(msg) {
+    if (msg.gen !== gen || !pc) { return; }
+    if (!msg.candidate) { return; } // the end of their candidates
+    if (pc.remoteDescription) {
+      pc.addIceCandidate(msg.candidate).catch(function () { /* from a closed generation */ });
+    } else {
+      queued.push(msg.candidate);
+    }
+  }
+
+  // --- quality: getStats every 2 s; poor network → audio; samples for support ------
+  function measure() {
+    if (!pc || pc.connectionState !== "connected") { return; }
+    pc.getStats().then(function (report) {
+      var now = {at: Date.now(), vFrames: 0, vPackets: 0, vLost: 0, aPackets: 0, aLost: 0, bytes: 0,
+                 rtt: null, width: null, height: null, fps: null};
+      report.forEach(function (s) {
+        if (s.type === "inbound-rtp") {
+          if (s.kind === "video") {
+            now.vFrames += s.framesDecoded || 0; now.vPackets += s.packetsReceived || 0;
+            now.vLost += Math.max(0, s.packetsLost || 0);
+            if (s.frameWidth) { now.width = s.frameWidth; now.height = s.frameHeight; now.fps = s.framesPerSecond || null; }
+          } else {
+            now.aPackets += s.packetsReceived || 0; now.aLost += Math.max(0, s.packetsLost || 0);
+          }
+          now.bytes += s.bytesReceived || 0;
+        } else if (s.type === "candidate-pair" && s.nominated && s.state === "succeeded" &&
+                   typeof s.currentRoundTripTime === "number") {
+          now.rtt = s.currentRoundTripTime;
+        }
+      });
+      var p = stats.prev;
+      stats.prev = now;
+      if (!p) { return; }
+      var secs = Math.max(0.5, (now.at - p.at) / 1000);
+      var got = (now.vPackets - p.vPackets) + (now.aPackets - p.aPackets);
+      var lost = (now.vLost - p.vLost) + (now.aLost - p.aLost);
+      var loss = got + lost > 0 ? lost / (got + lost) : 0;
+      var videoPackets = now.vPackets - p.vPackets, frames = now.vFrames - p.vFrames;
+      stats.last = {rtt_ms: now.rtt === null ? null : Math.round(now.rtt * 1000), loss: loss,
+                    bitrate_kbps: Math.round((now.bytes - p.bytes) * 8 / secs / 1000),
+                    width: now.width, height: now.height, fps: now.fps, frames_decoded: now.vFrames,
+                    audio_packets: now.aPackets, audio_only: !track("video") && !peerVideo};
+      var videoOn = !!track("video") || peerVideo;
+      var bad = loss > 0.1 || (now.rtt !== null && now.rtt > 1.0) || (videoPackets > 20 && frames === 0);
+      stats.poor = videoOn && bad ? stats.poor + 1 : 0;
+      if (stats.poor >= 3) { // about 6 s of a poor network: video off on both sides
+        stats.poor = 0;
+        toAudio("poor");
+      }
+      if (now.at - stats.sampledAt >= 10000) {
+        stats.sampledAt = now.at;
+        socket.emit("call_quality", Object.assign({call: call.id}, stats.last));
+      }
+    }).catch(function () { /* closed meanwhile */ });
+  }
+
+  function toAudio(reason) {
+    cameraOff().then(function () {
+      if (reason === "poor") { notice(t.poor); }
+      tellMedia(reason || "audio");
+      render();
+    });
+  }
+
+  // --- the call's life ----------------------------------------------------------------
+  function enter(ack) {
+    call = ack.call;
+    iceServers = ack.ice_servers || [];
+    haveIce = true;
+    if (!inCall) { peerVideo = call.kind === "video"; }
+    inCall = true;
+    remember(call.id);
+    clearInterval(statsTimer);
+    statsTimer = setInterval(measure, 2000);
+    showTimer();
+    render();
+  }
+
+  function leave(message) {
+    inCall = false;
+    remember(null);
+    clearInterval(statsTimer); clearInterval(clockTimer); clearTimeout(ringTimer); clearTimeout(restartTimer);
+    closePc();
+    stopMedia();
+    gen = null; stats.prev = null; peerVideo = true; haveIce = false;
+    remoteVideo.srcObject = null;
+    $("call-timer").textContent = "";
+    $("call-sound").hidden = true;
+    peerEl.textContent = "";
+    notice("");
+    say(message || "");
+    render();
+  }
+
+  function failed(ack) {
+    stopMedia();
+    say(t.failed.replace("{reason}", ack.error || ""));
+    render();
+  }
+
+  function start(kind) {
+    say(t.calling);
+    getMedia(kind).then(function () {
+      return emit("call_start", {consultation: cid, kind: kind});
+    }).then(function (ack) {
+      if (!ack.ok) { failed(ack); return; }
+      enter(ack);
+      ringTimer = setTimeout(function () { // nobody answered: give up
+        if (call && call.status === "ringing" && inCall) { socket.emit("call_end", {call: call.id}); }
+      }, 60000);
+    }).catch(function () { stopMedia(); say(t.no_media); });
+  }
+
+  function accept() {
+    var ringing = call;
+    getMedia(ringing.kind).then(function () {
+      return emit("call_answer", {call: ringing.id, accept: true});
+    }).then(function (ack) {
+      if (!ack.ok) { failed(ack); return; }
+      if (ack.call.status !== "active") { stopMedia(); call = null; say(t.missed); render(); return; }
+      enter(ack); // the caller's page offers now
+      say(t.connecting);
+    }).catch(function () { stopMedia(); say(t.no_media); });
+  }
+
+  // After a reload or a reconnect: take part again in the open call.
+  function rejoin() {
+    var current = call;
+    getMedia(current.kind).then(function () {
+      return emit("call_join", {call: current.id, pc: pc ? pc.connectionState : "none"});
+    }).then(function (ack) {
+      if (!ack.ok) { remember(null); failed(ack); return; }
+      enter(ack);
+      if (call.caller === side && (!pc || pc.connectionState !== "connected")) { connect(); }
+    }).catch(function () { stopMedia(); say(t.no_media); });
+  }
+
+  document.addEventListener("pd:joined", function (e) {
+    var open = e.detail.call;
+    var mine = Number(sessionStorage.getItem(storeKey) || 0);
+    if (!open) {
+      if (inCall) { leave(t.ended); } else { call = null; remember(null); render(); }
+      return;
+    }
+    call = open;
+    if (open.status === "active" && (inCall || mine === open.id)) { rejoin(); return; }
+    if (open.status === "ringing" && open.caller === side && mine === open.id && !inCall) {
+      getMedia(open.kind).then(function () { inCall = true; render(); say(t.calling); });
+      return;
+    }
+    render();
+  });
+
+  socket.on("call", function (s) {
+    if (s.consultation !== cid) { return; }
+    if (s.status === "ringing" || s.status === "active") {
+      var wasRinging = call && call.id === s.id && call.status === "ringing";
+      call = s;
+      if (s.status === "active" && inCall && wasRinging && s.caller === side) {
+        clearTimeout(ringTimer);
+        if (haveIce) { connect(); }
+        else { emit("call_join", {call: s.id, pc: "none"}).then(function (ack) { if (ack.ok) { enter(ack); connect(); } }); }
+      }
+      render();
+      return;
+    }
+    if (call && call.id !== s.id) { return; }
+    var words = s.status === "declined" ? t.declined : s.status === "missed" ? t.missed : t.ended;
+    call = null;
+    if (inCall) { leave(words); } else { say(words); render(); }
+  });
+
+  socket.on("call_signal", function (msg) {
+    if (!inCall || !call || msg.call !== call.id || msg.from === side) { return; }
+    if (msg.description) {
+      var done = onDescription(msg);
+      if (done && done.catch) { done.catch(function (err) { notice(t.failed.replace("{reason}", err.message)); }); }
+    } else {
+      onCandidate(msg);
+    }
+  });
+
+  socket.on("call_peer", function (msg) {
+    if (!inCall || !call || msg.call !== call.id || msg.from === side) { return; }
+    if (msg.event === "away") { peerEl.textContent = t.peer_away; return; }
+    peerEl.textContent = "";
+    if (msg.event === "joined" && call.caller === side) {
+      if (msg.pc === "connected" && pc && pc.connectionState === "connected") { return; }
+      if (pc && msg.pc !== "none" && pc.connectionState !== "closed" && pc.connectionState !== "failed") {
+        offer(true).catch(connect); // same connection on both sides: restart ICE
+      } else {
+        connect(); // their page is new: a new connection
+      }
+    }
+  });
+
+  socket.on("call_media", function (msg) {
+    if (!inCall || !call || msg.call !== call.id || msg.from === side) { return; }
+    peerVideo = msg.video;
+    var words = [];
+    if (!msg.audio) { words.push(t.peer_muted); }
+    if (!msg.video) { words.push(t.peer_no_video); }
+    peerEl.textContent = words.join(" ");
+    if ((msg.reason === "poor" || msg.reason === "audio") && track("video")) {
+      // They switched the call to audio: so do we (and say so, without a reason).
+      if (msg.reason === "poor") { notice(t.poor); }
+      cameraOff().then(function () { tellMedia(null); render(); });
+    }
+    render();
+  });
+
+  $("call-audio").addEventListener("click", function () { start("audio"); });
+  $("call-video").addEventListener("click", function () { start("video"); });
+  $("call-accept").addEventListener("click", accept);
+  $("call-decline").addEventListener("click", function () {
+    if (call) { socket.emit("call_answer", {call: call.id, accept: false}); }
+  });
+  $("call-join").addEventListener("click", rejoin);
+  $("call-hangup").addEventListener("click", function () {
+    if (!call) { leave(""); return; }
+    emit("call_end", {call: call.id}).then(function () { leave(t.ended); });
+  });
+  micBtn.addEventListener("click", function () {
+    micOn = !micOn;
+    var a = track("audio");
+    if (a) { a.enabled = micOn; }
+    tellMedia(null);
+    render();
+  });
+  camBtn.addEventListener("click", function () {
+    (track("video") ? cameraOff() : cameraOn()).then(function () { tellMedia(null); render(); });
+  });
+  switchBtn.addEventListener("click", function () {
+    if (track("video") || peerVideo) { toAudio("audio"); }
+    else { cameraOn().then(function () { tellMedia(null); render(); }); }
+  });
+  $("call-sound").addEventListener("click", function () {
+    remoteVideo.play().then(function () { $("call-sound").hidden = true; });
+  });
+  window.addEventListener("pagehide", function () { clearInterval(statsTimer); });
+  render();
+})();

@@ -1,0 +1,181 @@
+"""Video calls between two real browsers through the app, on loopback: two separate
+headless Chromium instances with fake cameras and microphones, the doctor at a
+desktop and the patient on a phone. Asserted from getStats: video frames decoded and
+audio packets received on both sides, rising. Also: a reload rejoins the same call,
+mute and the switch to audio reach the other side, and hanging up ends it for both
+with the call's events in the chat."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from consult import services
+from consult.models import Call
+from core import clock
+from core.extensions import db
+from tests.consult_helpers import activated_patient, on_shift_doctor
+from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.test_consultation_flow import sign_in
+
+PHONE = {"width": 390, "height": 844}
+
+# What the page's connection has received so far (window.pdCall exposes it).
+INBOUND = """async () => {
+  const pc = window.pdCall && window.pdCall.pc;
+  if (!pc) { return {state: "none", frames: 0, audio: 0}; }
+  const report = await pc.getStats();
+  let frames = 0, audio = 0;
+  report.forEach((s) => {
+    if (s.type === "inbound-rtp" && s.kind === "video") { frames += s.framesDecoded || 0; }
+    if (s.type === "inbound-rtp" && s.kind === "audio") { audio += s.packetsReceived || 0; }
+  });
+  return {state: pc.connectionState, frames: frames, audio: audio};
+}"""
+
+
+@pytest.fixture
+def consultation(client: Any) -> dict[str, Any]:
+    """A consultation the on-duty doctor has taken: both can open its room."""
+    clock.freeze(datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
+    patient, insured = activated_patient(client)
+    clock.freeze(datetime(2026, 3, 30, 6, 0, tzinfo=UTC))  # covered by then
+    doctor = on_shift_doctor(full_name="Әлия Сәрсенова")
+    c = services.request_consultation(
+        patient, services.ConsultationRequest(insured.id, "Rash on the arm", "video"), "en")
+    services.take(doctor, c.id)
+    db.session.commit()
+    return {"id": c.id, "patient": patient, "doctor": doctor}
+
+
+@contextmanager
+def screenshots_on_failure(pages: dict[str, Any]) -> Iterator[None]:
+    try:
+        yield
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for name, page in pages.items():
+            if not page.is_closed():
+                page.screenshot(path=str(ARTIFACTS / f"call-{name}-failed.png"), full_page=True)
+        raise
+
+
+@pytest.fixture
+def call_pages(media_browsers, demo_server, consultation) -> Iterator[dict[str, Any]]:
+    """The doctor's and the patient's room pages, each in its own Chromium."""
+    base = demo_server.url
+    doctor_ctx = media_browsers[0].new_context(locale="en-US")
+    patient_ctx = media_browsers[1].new_context(locale="en-US", viewport=PHONE,
+                                                has_touch=True, is_mobile=True)
+    pages = {"doctor": doctor_ctx.new_page(), "patient": patient_ctx.new_page()}
+    errors: list[str] = []
+    for name, page in pages.items():
+        page.set_default_timeout(15_000)
+        page.on("console", lambda m, n=name: errors.append(f"{n}: {m.text}")
+                if m.type == "error" else None)
+    sign_in(pages["doctor"], base, consultation["doctor"], with_code=True)
+    pages["doctor"].wait_for_url("**/consult/desk")
+    sign_in(pages["patient"], base, consultation["patient"], with_code=False)
+    pages["patient"].wait_for_url("**/account")
+    room = f"{base}/consult/{consultation['id']}"
+    for page in pages.values():
+        page.goto(room)
+        expect(page.locator("#connection")).to_have_text("Connected.")
+    with screenshots_on_failure(pages):
+        yield {**pages, "errors": errors, "room": room}
+    doctor_ctx.close()
+    patient_ctx.close()
+
+
+def media_flows(page: Any, timeout: float = 20.0) -> dict[str, Any]:
+    """Wait until the page's call is connected and both video frames and audio packets
+    keep arriving (two readings, the second higher); return the last reading."""
+    deadline = time.monotonic() + timeout
+    first = None
+    while time.monotonic() < deadline:
+        now = page.evaluate(INBOUND)
+        if now["state"] == "connected" and now["frames"] > 0 and now["audio"] > 0:
+            if first is None:
+                first = now
+            elif now["frames"] > first["frames"] and now["audio"] > first["audio"]:
+                return now
+        page.wait_for_timeout(250)
+    raise AssertionError(f"media does not flow: {page.evaluate(INBOUND)}")
+
+
+def start_video_call(doctor: Any, patient: Any) -> None:
+    doctor.get_by_role("button", name="Video call").click()
+    expect(doctor.locator("#call-status")).to_have_text("Calling…")
+    expect(patient.locator("#call-status")).to_have_text(
+        "The doctor is calling you: video call")
+    patient.get_by_role("button", name="Accept").click()
+
+
+def test_doctor_and_patient_hold_a_video_call_and_hang_up(call_pages, consultation):
+    doctor, patient = call_pages["doctor"], call_pages["patient"]
+    start_video_call(doctor, patient)
+    for page in (doctor, patient):
+        got = media_flows(page)
+        assert got["frames"] > 0 and got["audio"] > 0
+        expect(page.locator("#call-status")).to_have_text("In the call")
+        expect(page.locator("#messages li.event").first).to_contain_text("Video call started")
+    # The phone layout shows the remote video across the screen, controls reachable.
+    box = patient.locator("#remote-video").bounding_box()
+    assert box is not None and box["width"] >= 300
+    patient.get_by_role("button", name="Hang up").scroll_into_view_if_needed()
+
+    # Mute reaches the other side; "switch to audio" turns both cameras off.
+    patient.get_by_role("button", name="Mute").click()
+    expect(doctor.locator("#call-peer")).to_contain_text("muted their microphone")
+    doctor.get_by_role("button", name="Switch to audio").click()
+    for page in (doctor, patient):
+        page.wait_for_function("() => window.pdCall.pc && window.pdCall.pc.getSenders()"
+                               ".every((s) => !s.track || s.track.kind !== 'video')")
+    expect(doctor.get_by_role("button", name="Switch to video")).to_be_visible()
+
+    # Hanging up (by keyboard) ends it on both sides; the chat says how long it was.
+    hang_up = patient.get_by_role("button", name="Hang up")
+    hang_up.focus()
+    patient.keyboard.press("Enter")
+    for page in (doctor, patient):
+        expect(page.locator("#call-status")).to_have_text("The call has ended.")
+        expect(page.locator("#messages li.event").last).to_contain_text("Call ended")
+        expect(page.get_by_role("button", name="Video call")).to_be_visible()
+        assert page.evaluate("window.pdCall.pc") is None
+    db.session.commit()
+    call = db.session.query(Call).one()
+    assert call.status == "ended" and call.ended_by == "patient"
+    assert not [e for e in call_pages["errors"] if "favicon" not in e], call_pages["errors"]
+
+
+def test_a_reload_rejoins_the_same_call(call_pages, consultation):
+    doctor, patient = call_pages["doctor"], call_pages["patient"]
+    start_video_call(doctor, patient)
+    media_flows(doctor)
+    media_flows(patient)
+    db.session.commit()
+    call_id = db.session.query(Call).one().id
+
+    # The patient's page reloads (the phone's browser was refreshed): it rejoins.
+    patient.reload()
+    expect(patient.locator("#connection")).to_have_text("Connected.")
+    got = media_flows(patient)
+    assert got["frames"] > 0
+    media_flows(doctor)
+    # The caller's page reloads too: it offers again and the call goes on.
+    doctor.reload()
+    media_flows(doctor)
+    media_flows(patient)
+    db.session.commit()
+    calls = db.session.query(Call).all()
+    assert [(c.id, c.status) for c in calls] == [(call_id, "active")]  # one call, never ended
+    for page in (doctor, patient):
+        assert page.locator("#messages li.event").count() == 1  # only "started"
+    doctor.get_by_role("button", name="Hang up").click()
+    expect(patient.locator("#call-status")).to_have_text("The call has ended.")
