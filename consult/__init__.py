@@ -10,10 +10,11 @@ bp = Blueprint("consult", __name__, url_prefix="/consult")
 
 def init_app(app: Flask) -> None:
     """Register the pages, the API and the Socket.IO events."""
-    from consult import api, payments, routes, sockets  # noqa: F401  (views, events)
+    from consult import api, check, payments, routes, sockets  # noqa: F401  (views, events)
 
     app.register_blueprint(bp)
     app.register_blueprint(api.bp)
     app.jinja_env.globals.update(coverage_label=routes.coverage_label, money=payments.money,
                                  status_label=routes.status_label,
+                                 call_event_text=routes.call_event_text,
                                  payment_label=routes.payment_label)

@@ -1,18 +1,25 @@
-"""``flask serve``: the single-machine server (web app plus the mail outbox sender)."""
+"""``flask serve``: the single-machine server (web app, the mail outbox sender, media
+workers as child processes); ``flask media run``: one media worker on its own."""
 
 from __future__ import annotations
 
 import os
+import sys
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+
+if TYPE_CHECKING:
+    from consult.media.children import Child
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(outbox_group)
     app.cli.add_command(keys_group)
+    app.cli.add_command(media_group)
 
 
 @click.group("keys")
@@ -71,6 +78,30 @@ def outbox_status() -> None:
         click.echo(f"{status:<8} {count:>7}  oldest {oldest:%Y-%m-%d %H:%M} UTC")
 
 
+@click.group("media")
+def media_group() -> None:
+    """Media workers (aiortc): the connection test, later call recording."""
+
+
+@media_group.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address of the worker's API (loopback or an internal network only).")
+@click.option("--port", default=8101, show_default=True, type=int, help="Port of the API.")
+@click.option("--url", default="", help="URL web processes reach it at (registered in "
+              "Redis); default http://HOST:PORT.")
+@with_appcontext
+def media_run(host: str, port: int, url: str) -> None:
+    """Run one media worker until interrupted, with this app's configuration."""
+    from consult.media.common import worker_environment
+
+    env = {**os.environ, **worker_environment(current_app.config)}
+    args = [sys.executable, "-m", "consult.media.worker", "--host", host, "--port", str(port)]
+    if url:
+        args += ["--url", url]
+    # The worker needs none of the web app: replace this process by a lean one.
+    os.execve(sys.executable, args, env)  # noqa: S606
+
+
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
@@ -86,7 +117,13 @@ def serve(host: str, port: int, demo: bool) -> None:
     if not os.environ.get("BASE_URL"):
         app.config["BASE_URL"] = f"http://{host}:{port}"
     _prepare(app)
-    run_server(app, host, port)
+    workers = _start_media_workers(app)
+    try:
+        run_server(app, host, port)
+    finally:
+        from consult.media.children import stop_workers
+
+        stop_workers(workers)
 
 
 def demo_requested(argv: list[str]) -> bool:
@@ -132,6 +169,25 @@ def _prepare(app: Flask) -> None:
             click.echo(f"  {role:<9} {email:<38} TOTP key {key}")
     elif not app.config.get("MAIL_SERVER"):
         click.echo("Warning: MAIL_SERVER is not set; mail stays in the outbox.", err=True)
+
+
+def _start_media_workers(app: Flask) -> list[Child]:
+    """Start MEDIA_WORKERS media workers on loopback and add the ones that started to
+    MEDIA_WORKER_URLS; the web app runs on without any (the test page says so)."""
+    from consult.media.children import start_workers
+
+    count = app.config["MEDIA_WORKERS"]
+    if count <= 0:
+        return []
+    workers = start_workers(app.config, count)
+    if workers:
+        configured = [u for u in app.config["MEDIA_WORKER_URLS"].split(",") if u.strip()]
+        app.config["MEDIA_WORKER_URLS"] = ",".join([w.url for w in workers] + configured)
+        click.echo(f"Media workers: {app.config['MEDIA_WORKER_URLS']}")
+    else:
+        click.echo("Warning: no media worker started; the connection test is unavailable.",
+                   err=True)
+    return workers
 
 
 def run_server(app: Flask, host: str, port: int) -> None:
