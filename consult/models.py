@@ -214,3 +214,33 @@ class CallQualitySample(db.Model):
     height: Mapped[int | None] = mapped_column(Integer)
     fps: Mapped[int | None] = mapped_column(Integer)
     audio_only: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+RECORDING_STATUSES = ("asking", "refused", "recording", "ready", "failed")
+
+
+class CallRecording(db.Model):
+    """The audio recording of one call, made only when both sides agreed.
+
+    One side asks (its consent is noted), the other agrees or refuses; with both
+    consents the status is ``recording`` and each browser also sends its audio to a
+    media worker, which mixes the two into one Opus file, stored encrypted (Fernet,
+    DATA_KEYS) under a random name in RECORDINGS_DIR: ``ready``, or ``failed``.
+    """
+
+    __tablename__ = "call_recording"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="asking")
+    asked_by: Mapped[str] = mapped_column(String(8))  # patient | doctor
+    patient_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    doctor_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker_url: Mapped[str | None] = mapped_column(String(200))  # where both sides record
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    file_name: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+
+    call: Mapped[Call] = relationship()

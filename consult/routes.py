@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from accounts import audit
-from consult import bp, calls, payments, realtime, services
+from consult import bp, calls, payments, realtime, recordings, services
 from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
 from consult.forms import CHANNEL_LABELS, ConclusionForm, RequestForm
 from consult.models import Consultation
@@ -95,6 +95,8 @@ def _room_page(consultation: Consultation, side: str, form: ConclusionForm | Non
         messages=services.messages_after(consultation, 0, limit=100_000),
         wait=services.wait_info(consultation) if consultation.status == "waiting" else None,
         channel_labels=CHANNEL_LABELS, marks=services.marks(consultation),
+        recorded=recordings.ready_for([consultation.id]),
+        recording_offered=recordings.enabled(),
         age=services.age_of(consultation, clock.today()))
 
 
@@ -195,6 +197,7 @@ def close(consultation_id: int) -> str | Response | tuple[str, int]:
     try:
         consultation = services.close(current_user, consultation_id, conclusion)
         calls.end_open_calls(consultation, "closed")  # the call ends with the consultation
+        recordings.finish_open(consultation.id)
         db.session.commit()
     except ConsultRefused as exc:
         db.session.rollback()
@@ -228,6 +231,24 @@ def patient_history(consultation_id: int) -> str:
                      details={"consultation": consultation.id, "shown": len(earlier)})
     return render_template("consult/patient_history.html", c=consultation, earlier=earlier,
                            channel_labels=CHANNEL_LABELS)
+
+
+@bp.get("/<int:consultation_id>/calls/<int:call_id>/recording")
+@allow("patient", "doctor")
+def recording(consultation_id: int, call_id: int) -> Response:
+    """A call's audio recording (Ogg Opus), for the consultation's patient and doctor;
+    every playback is written to the audit log. Never cached."""
+    try:
+        audio = recordings.play(current_user, consultation_id, call_id)
+        db.session.commit()
+    except ConsultRefused as exc:
+        db.session.rollback()
+        abort(exc.status)
+    response = Response(audio, mimetype="audio/ogg")
+    response.headers["Content-Disposition"] = f'inline; filename="call-{call_id}.ogg"'
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # --- operators -------------------------------------------------------------------------

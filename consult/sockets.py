@@ -25,7 +25,7 @@ from flask_login import current_user
 from flask_socketio import join_room, leave_room
 
 from accounts import sessions
-from consult import calls, realtime, services
+from consult import calls, realtime, recordings, services
 from consult.errors import ConsultRefused
 from core.access import STAFF_ROLES
 from core.db import writing
@@ -202,6 +202,7 @@ def on_join(ident: Identity, data: dict[str, Any]) -> tuple[dict[str, Any], None
         ack["wait"] = services.wait_info(consultation)
     call = calls.open_call(consultation.id)
     ack["call"] = calls.call_payload(call) if call is not None else None
+    ack["recording"] = recordings.payload(recordings.of_call(call.id)) if call else None
     return ack, None
 
 
@@ -306,9 +307,16 @@ def on_call_end(ident: Identity, data: dict[str, Any]
     """Hang up (or give up ringing): ``{call}``."""
     call, _side, ended = calls.hang_up(ident.user_id, data.get("call"))
     ident.calls.pop(call.id, None)
+    stopped = [recordings.payload(r) for r in recordings.finish_open(call.consultation_id)]
     state = calls.call_payload(call)
-    return {"call": state}, _announce(state, [services.message_payload(ended,
-                                                                       call.consultation)])
+    announce = _announce(state, [services.message_payload(ended, call.consultation)])
+    to = realtime.room(call.consultation_id)
+
+    def after() -> None:
+        announce()
+        for recording in stopped:
+            socketio.emit("call_recording", recording, to=to)
+    return {"call": state}, after
 
 
 @event("call_join")
@@ -327,7 +335,8 @@ def on_call_join(ident: Identity, data: dict[str, Any]
     sid = request.sid  # type: ignore[attr-defined]
     note = {"call": call.id, "event": "joined", "from": side, "pc": pc}
     to = realtime.room(call.consultation_id)
-    return ({"call": calls.call_payload(call), "ice_servers": calls.ice_servers(ident.user_id)},
+    return ({"call": calls.call_payload(call), "ice_servers": calls.ice_servers(ident.user_id),
+             "recording": recordings.payload(recordings.of_call(call.id))},
             lambda: socketio.emit("call_peer", note, to=to, skip_sid=sid))
 
 
@@ -410,3 +419,42 @@ def on_call_quality(ident: Identity, data: dict[str, Any]) -> tuple[dict[str, An
     sample = calls.record_quality(ident.user_id, data.get("call"), data)
     ident.quality_at = now
     return {"sample": sample.id}, None
+
+
+# --- recording (with both sides' consent) ------------------------------------------
+
+@event("call_record")
+def on_call_record(ident: Identity, data: dict[str, Any]
+                   ) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Ask for, agree to or refuse the recording of the call's audio:
+    ``{call, agree}``. Both pages hear the recording's state."""
+    recording = recordings.consent(ident.user_id, data.get("call"), data.get("agree") is True)
+    state = recordings.payload(recording)
+    to = realtime.room(recording.call.consultation_id)
+    return {"recording": state}, lambda: socketio.emit("call_recording", state, to=to)
+
+
+@event("call_record_offer")
+def on_call_record_offer(ident: Identity, data: dict[str, Any]) -> tuple[dict[str, Any], None]:
+    """This side's audio for the recording: a complete offer ``{call, sdp}`` passed to
+    the call's media worker (the same one for both sides); answers ``{sdp, type}``."""
+    recording, side = recordings.recording_for_offer(ident.user_id, data.get("call"))
+    sdp = data.get("sdp")
+    if not isinstance(sdp, str) or not 0 < len(sdp) <= 20_000:
+        raise ConsultRefused(_("The call message is not valid."), 400)
+    answer = recordings.connect(recording, side, sdp)
+    return {"answer": answer}, None
+
+
+@event("call_record_stop")
+def on_call_record_stop(ident: Identity, data: dict[str, Any]
+                        ) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Either side stops the recording; what was recorded so far is kept."""
+    call, _side = calls.may_signal(ident.user_id, data.get("call"))
+    recording = recordings.to_finish(call)
+    if recording is None:
+        raise ConsultRefused(_("This call is not being recorded."), 409)
+    recordings.finish(recording)
+    state = recordings.payload(recording)
+    to = realtime.room(call.consultation_id)
+    return {"recording": state}, lambda: socketio.emit("call_recording", state, to=to)

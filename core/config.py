@@ -51,6 +51,7 @@ ENV_SETTINGS = (
     "MEDIA_HOST_ADDRESSES",
     "MEDIA_MAX_SESSIONS",
     "MEDIA_TEST_SECONDS",
+    "RECORDINGS_DIR",
 )
 
 _BOOL = {"MAIL_USE_TLS", "MAIL_USE_SSL", "DEMO", "TESTING", "CALL_RECORDING"}
@@ -132,6 +133,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "TURN_SECRET": None,  # coturn's static-auth-secret
         "TURN_TTL_SECONDS": 3600,  # lifetime of the TURN credentials minted per call
         "CALL_RECORDING": False,  # offer audio recording of calls (with both consents)
+        "RECORDINGS_DIR": str(Path(instance_path) / "recordings"),  # encrypted files
         # The aiortc media worker(s): connection tests and recordings.
         "MEDIA_WORKER_URLS": "",  # comma-separated http://host:port; `flask serve` fills it
         "MEDIA_WORKERS": 1,  # workers `flask serve` starts as child processes

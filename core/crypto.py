@@ -45,6 +45,21 @@ def decrypt(token: str) -> str:
         raise DecryptionError("not encrypted with any key in DATA_KEYS") from None
 
 
+def encrypt_bytes(data: bytes, data_keys: str) -> bytes:
+    """Encrypt ``data`` (a file) with the first of ``data_keys``; usable outside the app
+    (the media worker gets DATA_KEYS in its environment)."""
+    return _fernet_for(data_keys).encrypt(data)
+
+
+def decrypt_bytes(token: bytes) -> bytes:
+    """Decrypt a file from :func:`encrypt_bytes`; raises :class:`DecryptionError` when
+    it was altered or no configured key made it."""
+    try:
+        return _fernet().decrypt(token)
+    except InvalidToken:
+        raise DecryptionError("not encrypted with any key in DATA_KEYS") from None
+
+
 def digest(token: str) -> str:
     """SHA-256 (hex) of a random token (links, session ids): stored instead of it."""
     return hashlib.sha256(token.encode()).hexdigest()

@@ -47,6 +47,9 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "consult.close": frozenset({"doctor"}),
     "consult.patient_history": frozenset({"doctor"}),
     "consult.operator": frozenset({"operator", "admin"}),
+    "consult.recording": frozenset({"patient", "doctor"}),
+    "consult.check": frozenset({"patient", "doctor"}),
+    "consult.check_offer": frozenset({"patient", "doctor"}),
     "consult_api.create_consultation": frozenset({"patient"}),
     "consult_api.list_consultations": frozenset({"patient"}),
     "consult_api.get_consultation": frozenset({"patient", "doctor"}),
@@ -55,7 +58,8 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "consult_api.take_consultation": frozenset({"doctor"}),
     "consult_api.operator_stats": frozenset({"operator", "admin"}),
 }
-ARGS = {"token": "no-such-token", "number": "NO-SUCH", "code": "en", "consultation_id": 999999}
+ARGS = {"token": "no-such-token", "number": "NO-SUCH", "code": "en", "consultation_id": 999999,
+        "call_id": 999999}
 
 
 def test_every_route_has_a_declared_and_expected_decision(app):

@@ -312,6 +312,76 @@
     });
   }
 
+  // --- recording (both sides agreed): this side's microphone also goes to the server --
+  var rec = {pc: null, state: null};
+
+  function gathered(peer) {
+    return new Promise(function (resolve) {
+      if (peer.iceGatheringState === "complete") { resolve(); return; }
+      peer.addEventListener("icegatheringstatechange", function () {
+        if (peer.iceGatheringState === "complete") { resolve(); }
+      });
+      setTimeout(resolve, 2000); // on loopback and behind TURN gathering ends far sooner
+    });
+  }
+
+  function startRecorder() {
+    var mic = track("audio");
+    if (rec.pc || !mic || !call) { return; }
+    var peer = new RTCPeerConnection({iceServers: iceServers});
+    rec.pc = peer;
+    peer.addTransceiver(mic, {direction: "sendonly"}); // muting the call mutes this too
+    peer.createOffer().then(function (o) { return peer.setLocalDescription(o); })
+      .then(function () { return gathered(peer); })
+      .then(function () { return emit("call_record_offer", {call: call.id, sdp: peer.localDescription.sdp}); })
+      .then(function (ack) {
+        if (!ack.ok) { throw new Error(ack.error); }
+        return peer.setRemoteDescription(ack.answer);
+      })
+      .catch(function (err) {
+        if (rec.pc === peer) { stopRecorder(); }
+        $("record-status").textContent = t.failed.replace("{reason}", err.message);
+      });
+  }
+
+  function stopRecorder() {
+    if (rec.pc) { try { rec.pc.close(); } catch (e) { /* closed */ } }
+    rec.pc = null;
+  }
+
+  function showRecording(s) {
+    var box = $("call-record");
+    if (!box || !s || !call || s.call !== call.id) { return; }
+    rec.state = s;
+    var words = "";
+    $("record-ask").hidden = !(s.status === "asking" && !s[side]);
+    if (s.status === "asking") { words = s[side] ? t.record_waiting : t.record_asked; }
+    else if (s.status === "recording") { words = t.recording; }
+    else if (s.status === "refused") { words = t.record_refused; }
+    else if (s.status === "ready") { words = t.record_ready; }
+    else if (s.status === "failed") { words = t.record_failed; }
+    $("record-status").textContent = words;
+    $("record-start").hidden = s.status === "asking" || s.status === "recording" || s.status === "ready";
+    $("record-stop").hidden = s.status !== "recording";
+    if (s.status === "recording" && inCall) { startRecorder(); } else { stopRecorder(); }
+  }
+
+  if ($("call-record")) {
+    $("record-start").addEventListener("click", function () {
+      if (call) { emit("call_record", {call: call.id, agree: true}).then(function (ack) { if (ack.ok) { showRecording(ack.recording); } else { $("record-status").textContent = ack.error; } }); }
+    });
+    $("record-agree").addEventListener("click", function () {
+      if (call) { socket.emit("call_record", {call: call.id, agree: true}); }
+    });
+    $("record-refuse").addEventListener("click", function () {
+      if (call) { socket.emit("call_record", {call: call.id, agree: false}); }
+    });
+    $("record-stop").addEventListener("click", function () {
+      if (call) { socket.emit("call_record_stop", {call: call.id}); }
+    });
+    socket.on("call_recording", showRecording);
+  }
+
   // --- the call's life ----------------------------------------------------------------
   function enter(ack) {
     call = ack.call;
@@ -324,12 +394,14 @@
     statsTimer = setInterval(measure, 2000);
     showTimer();
     render();
+    if (ack.recording) { showRecording(ack.recording); }
   }
 
   function leave(message) {
     inCall = false;
     remember(null);
     clearInterval(statsTimer); clearInterval(clockTimer); clearTimeout(ringTimer); clearTimeout(restartTimer);
+    stopRecorder();
     closePc();
     stopMedia();
     gen = null; stats.prev = null; peerVideo = true; haveIce = false;
