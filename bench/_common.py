@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+import re
 import secrets
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -63,3 +65,24 @@ def machine() -> dict[str, str]:
     return {"nproc": nproc.strip() or str(os.cpu_count()), "cpu": model,
             "python": platform.python_version(),
             "load": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+
+
+def stop_group(proc: subprocess.Popen[bytes], wait: float = 20) -> None:
+    """SIGTERM the process group ``proc`` leads (started with ``start_new_session``),
+    SIGKILL it if it has not exited after ``wait`` seconds."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=wait)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def tracebacks(err_path: Path, limit: int = 2) -> list[str]:
+    """The first ``limit`` Python tracebacks in a server's stderr file, with context."""
+    text = err_path.read_text(errors="replace")
+    starts = [m.start() for m in re.finditer(r"Traceback \(most recent call last\)", text)]
+    return [text[max(0, i - 300):i + 4000] for i in starts[:limit]]

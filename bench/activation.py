@@ -61,10 +61,8 @@ import logging
 import math
 import os
 import random
-import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -110,7 +108,14 @@ APP_ENV = ("DATABASE_URL", "SECRET_KEY", "BASE_URL", "TIMEZONE", "MAIL_SERVER", 
 # --------------------------------------------------------------------------- IINs
 
 from activation.rules import iin_check_digit  # noqa: E402  (after sys.path is set)
-from bench._common import free_port, fresh_database, log, machine  # noqa: E402, F401
+from bench._common import (  # noqa: E402, F401
+    free_port,
+    fresh_database,
+    log,
+    machine,
+    stop_group,
+    tracebacks,
+)
 from core import clock  # noqa: E402
 
 
@@ -472,23 +477,8 @@ def running_server(name: str, argv: list[str], env: dict[str, str], port: int,
         log(f"{name} is up on 127.0.0.1:{port} (pid {proc.pid})")
         yield err_path
     finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_group(proc, wait=15)
         log(f"{name} stopped")
-
-
-def tracebacks(err_path: Path, limit: int = 2) -> list[str]:
-    """Up to ``limit`` tracebacks from a server's stderr, with some context."""
-    text = err_path.read_text(errors="replace")
-    starts = [m.start() for m in re.finditer(r"Traceback \(most recent call last\)", text)]
-    return [text[max(0, i - 300):i + 4000] for i in starts[:limit]]
 
 
 # --------------------------------------------------------------------------- plan

@@ -75,10 +75,8 @@ import json
 import logging
 import math
 import os
-import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -95,7 +93,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # the app's ``activation`` package; the app's own code is imported from ROOT.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
-from bench._common import free_port, fresh_database, log, machine  # noqa: E402
+from bench._common import (  # noqa: E402
+    free_port,
+    fresh_database,
+    log,
+    machine,
+    stop_group,
+    tracebacks,
+)
 
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "gunicorn").exists() \
     else Path(sys.executable).parent
@@ -459,21 +464,7 @@ def running_server(kind: str, port: int, env: dict[str, str], logs: Path
         log(f"{kind} is up on 127.0.0.1:{port} (pid {proc.pid})")
         yield err_path
     finally:
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
-def tracebacks(err_path: Path, limit: int = 2) -> list[str]:
-    text = err_path.read_text(errors="replace")
-    starts = [m.start() for m in re.finditer(r"Traceback \(most recent call last\)", text)]
-    return [text[max(0, i - 300):i + 4000] for i in starts[:limit]]
+        stop_group(proc)
 
 
 # --------------------------------------------------------------------------- browsers

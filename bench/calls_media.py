@@ -19,10 +19,16 @@ What it does (only 127.0.0.1 is contacted):
    stepping up once the worker passes ``--budget`` % of a core or the echo falls below
    80 % of the sent frame rate (the tests no longer get their frames back in time).
 
+With ``--record`` it measures recorded calls instead: per step N calls, each two aiortc
+peers (the patient's and the doctor's browsers) sending Opus audio as ``record``
+sessions; the worker decodes, mixes and re-encodes; then each recording is stored
+(``/record/finish``: the tail encoded, the file encrypted and written).
+
 Run by hand from the repository root (CI does not run it)::
 
     .venv/bin/python bench/calls_media.py                      # 640x480 at 15 fps, 20 s
     .venv/bin/python bench/calls_media.py --fps 30 --steps 1,2,3,4
+    .venv/bin/python bench/calls_media.py --record --steps 1,4,8,16
 
 The exit status is 1 when a test did not connect or got no video back.
 """
@@ -88,9 +94,47 @@ async def _client(args: argparse.Namespace) -> dict[str, Any]:
             "connected": [r.connected_after for r in results], "wall": wall}
 
 
+async def _record_client(args: argparse.Namespace) -> dict[str, Any]:
+    """``args.client`` recorded calls: two peers each (patient and doctor) sending a
+    tone to the worker as ``record`` sessions, as the two browsers of a call do."""
+    import aioice.ice
+    from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+    from consult.media import probe
+
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+
+    def post(body: dict[str, Any]) -> dict[str, Any]:
+        request = urllib.request.Request(  # noqa: S310 (loopback worker)
+            args.url + "/offer", data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json",
+                     "Authorization": f"Bearer {args.token}"})
+        with urllib.request.urlopen(request, timeout=30) as r:  # noqa: S310
+            return json.loads(r.read())
+
+    async def side(key: str, name: str) -> RTCPeerConnection:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc.addTransceiver(probe.ToneAudio(), direction="sendonly")
+        await pc.setLocalDescription(await pc.createOffer())
+        answer = await asyncio.to_thread(post, {
+            "sdp": pc.localDescription.sdp, "type": "offer", "kind": "record",
+            "session": f"rec-{key}-{name}", "params": {"recording": key, "side": name}})
+        await pc.setRemoteDescription(RTCSessionDescription(**answer))
+        return pc
+
+    start = time.monotonic()
+    pcs = await asyncio.gather(*(side(str(args.first + i), name)
+                                 for i in range(args.client) for name in ("patient", "doctor")))
+    await asyncio.sleep(args.seconds)
+    connected = [pc.connectionState == "connected" for pc in pcs]
+    for pc in pcs:
+        await pc.close()
+    return {"connected": connected, "wall": time.monotonic() - start}
+
+
 def client_main(args: argparse.Namespace) -> None:
     cpu0 = time.process_time()
-    result = asyncio.run(_client(args))
+    result = asyncio.run(_record_client(args) if args.record else _client(args))
     result["cpu"] = time.process_time() - cpu0
     print(json.dumps(result), flush=True)
 
@@ -102,6 +146,41 @@ def worker_health(url: str, token: str) -> dict[str, Any]:
                                      headers={"Authorization": f"Bearer {token}"})
     with urllib.request.urlopen(request, timeout=5) as r:  # noqa: S310
         return json.loads(r.read())
+
+
+def finish_recording(url: str, token: str, key: str) -> dict[str, Any]:
+    request = urllib.request.Request(  # noqa: S310 (loopback worker)
+        url + "/record/finish", data=json.dumps({"recording": key}).encode(), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=60) as r:  # noqa: S310
+        return json.loads(r.read())
+
+
+def record_step(n: int, args: argparse.Namespace, url: str, token: str, pid: int
+                ) -> dict[str, Any]:
+    """N recorded calls at once: the worker's CPU while they record, then the CPU and
+    time to store (encode the tail, encrypt, write) each recording."""
+    settle = 4.0
+    first = 1000 * n
+    client = subprocess.Popen(
+        [sys.executable, __file__, "--client", str(n), "--record", "--first", str(first),
+         "--url", url, "--token", token, "--seconds", str(settle + args.duration)],
+        stdout=subprocess.PIPE, text=True)
+    time.sleep(settle)
+    live = worker_health(url, token)["sessions"]
+    w0, t0 = cpu_seconds(pid), time.monotonic()
+    time.sleep(args.duration)
+    w1, t1 = cpu_seconds(pid), time.monotonic()
+    out, _ = client.communicate(timeout=args.duration + 60)
+    result = json.loads(out.strip().splitlines()[-1])
+    f0, s0 = cpu_seconds(pid), time.monotonic()
+    stored = [finish_recording(url, token, str(first + i)) for i in range(n)]
+    f1, s1 = cpu_seconds(pid), time.monotonic()
+    return {"n": n, "live": live, "worker_pct": 100 * (w1 - w0) / (t1 - t0),
+            "store_cpu_ms": 1000 * (f1 - f0) / n, "store_ms": 1000 * (s1 - s0) / n,
+            "durations": [r["duration"] for r in stored],
+            "bytes": [r["size"] for r in stored],
+            "all_connected": all(result["connected"])}
 
 
 def step(n: int, args: argparse.Namespace, url: str, token: str, pid: int) -> dict[str, Any]:
@@ -140,11 +219,14 @@ def main() -> int:
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--fps", type=float, default=15.0)
     p.add_argument("--budget", type=float, default=80.0, help="% of one core")
+    p.add_argument("--record", action="store_true",
+                   help="measure recorded calls (two audio senders each) instead of tests")
     # the client process
     p.add_argument("--client", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)
     p.add_argument("--token", help=argparse.SUPPRESS)
     p.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--first", type=int, default=0, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.client:
         client_main(args)
@@ -159,10 +241,17 @@ def main() -> int:
     token = worker_token(secret)
     info = machine()
     log(f"machine: {info['nproc']} x {info['cpu']}, Python {info['python']}, load {info['load']}")
+    import tempfile
+
+    from cryptography.fernet import Fernet
+
+    folder = tempfile.mkdtemp(prefix="pd-bench-recordings-")
     [worker] = start_workers({"SECRET_KEY": secret, "MEDIA_HOST_ADDRESSES": "127.0.0.1",
-                              "MEDIA_MAX_SESSIONS": max(steps) + 2,
+                              "MEDIA_MAX_SESSIONS": 2 * max(steps) + 2,
                               "MEDIA_TEST_SECONDS": args.duration + 30,
-                              "CALL_ICE_SERVERS": "", "REDIS_URL": ""}, 1)
+                              "CALL_ICE_SERVERS": "", "REDIS_URL": "",
+                              "RECORDINGS_DIR": folder,
+                              "DATA_KEYS": Fernet.generate_key().decode()}, 1)
     pid = worker.process.pid
     failed = False
     rows = []
@@ -171,6 +260,8 @@ def main() -> int:
         time.sleep(args.idle)
         idle = 100 * (cpu_seconds(pid) - w0) / args.idle
         log(f"worker idle: {idle:.1f}% of a core")
+        if args.record:
+            return record_main(steps, args, worker.url, token, pid, idle, info)
         log(f"load: {args.width}x{args.height} at {args.fps:g} fps + audio per test, "
             f"{args.duration:g} s measured per step")
         for n in steps:
@@ -192,6 +283,30 @@ def main() -> int:
     log(f"most concurrent tests under {args.budget:g}% of a core with full echo: "
         f"{max(within) if within else 0}")
     print(json.dumps({"machine": info, "idle_pct": idle, "rows": rows}))
+    return 1 if failed else 0
+
+
+def record_main(steps: list[int], args: argparse.Namespace, url: str, token: str, pid: int,
+                idle: float, info: dict[str, Any]) -> int:
+    """The --record run: worker CPU per recorded call, and the cost of storing one."""
+    log(f"load: recorded calls, two Opus audio senders each, {args.duration:g} s per step")
+    rows, failed = [], False
+    for n in steps:
+        row = record_step(n, args, url, token, pid)
+        rows.append(row)
+        log(f"N={n:>2} live={row['live']:>2} worker {row['worker_pct']:5.1f}% "
+            f"({row['worker_pct'] / n:4.1f}%/call)  store {row['store_ms']:.0f} ms "
+            f"({row['store_cpu_ms']:.0f} ms CPU)/call  recorded {min(row['durations'])}-"
+            f"{max(row['durations'])} s, {max(row['bytes']) // 1024} KiB  "
+            f"connected {row['all_connected']}")
+        failed = failed or not row["all_connected"]
+        if row["worker_pct"] > args.budget:
+            break
+        time.sleep(2)
+    within = [r["n"] for r in rows if r["worker_pct"] <= args.budget]
+    log(f"most concurrent recorded calls under {args.budget:g}% of a core: "
+        f"{max(within) if within else 0} (of the steps tried)")
+    print(json.dumps({"machine": info, "idle_pct": idle, "record_rows": rows}))
     return 1 if failed else 0
 
 

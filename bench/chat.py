@@ -89,7 +89,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # the app's ``activation`` package; the app's own code is imported from ROOT.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
-from bench._common import free_port, fresh_database, log, machine  # noqa: E402
+from bench._common import (  # noqa: E402
+    free_port,
+    fresh_database,
+    log,
+    machine,
+    stop_group,
+    tracebacks,
+)
 
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "gunicorn").exists() \
     else Path(sys.executable).parent
@@ -372,23 +379,12 @@ def running_servers(kind: str, count: int, env: dict[str, str], logs: Path,
                 f"{servers[-1].worker})")
         yield servers
     finally:
-        for proc in procs:
+        for proc in procs:  # all asked to stop first, then waited for
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGTERM)
         for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-
-
-def tracebacks(err_path: Path, limit: int = 2) -> list[str]:
-    text = err_path.read_text(errors="replace")
-    starts = [m.start() for m in re.finditer(r"Traceback \(most recent call last\)", text)]
-    return [text[max(0, i - 300):i + 4000] for i in starts[:limit]]
+            stop_group(proc)
 
 
 # --------------------------------------------------------------------------- client

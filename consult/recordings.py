@@ -185,7 +185,8 @@ def ready_for(consultation_ids: list[int]) -> dict[int, CallRecording]:
 
 def play(user: User, consultation_id: int, call_id: int) -> bytes:
     """The decrypted audio (Ogg Opus) of a ready recording, for the consultation's
-    patient or doctor only (404 for anyone else), written to the audit log."""
+    patient or doctor only (404 for anyone else), written to the audit log (its own
+    transaction, committed before this returns)."""
     call = db.session.get(Call, call_id)
     if call is None or call.consultation_id != consultation_id or \
             call.consultation.side_of(user.id) is None:
@@ -200,6 +201,7 @@ def play(user: User, consultation_id: int, call_id: int) -> bytes:
         current_app.logger.error("recording %s unreadable: %s", recording.id, exc)
         raise ConsultRefused(_("The recording cannot be read; support has been told."),
                              500) from None
-    audit.append("call.recording_played", actor=user, subject=f"call:{call.id}",
-                 details={"consultation": consultation_id, "recording": recording.id})
+    # Committed on its own before the audio goes out: no playback without its entry.
+    audit.append_now("call.recording_played", actor=user, subject=f"call:{call.id}",
+                     details={"consultation": consultation_id, "recording": recording.id})
     return audio

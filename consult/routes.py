@@ -240,9 +240,7 @@ def recording(consultation_id: int, call_id: int) -> Response:
     every playback is written to the audit log. Never cached."""
     try:
         audio = recordings.play(current_user, consultation_id, call_id)
-        db.session.commit()
     except ConsultRefused as exc:
-        db.session.rollback()
         abort(exc.status)
     response = Response(audio, mimetype="audio/ogg")
     response.headers["Content-Disposition"] = f'inline; filename="call-{call_id}.ogg"'

@@ -9,44 +9,22 @@ import asyncio
 import io
 import math
 import time
-from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
-import pytest
 import requests
 from sqlalchemy import select
 
 from accounts.audit import AuditEntry
-from consult.media.children import Child, stop_workers
 from consult.models import CallRecording
 from core.crypto import decrypt_bytes
 from core.extensions import db
 from tests.conftest import ADULT_IIN_2
 from tests.consult_helpers import activated_patient
+from tests.media_helpers import run_peer
 from tests.socket_helpers import login
-from tests.test_media_worker import launch, run_peer
-
-
-@pytest.fixture
-def recorder_worker(app: Any, tmp_path: Path) -> Iterator[Child]:
-    """A worker storing recordings in a fresh folder, the app pointed at it."""
-    folder = tmp_path / "recordings"
-    child = launch(RECORDINGS_DIR=str(folder), DATA_KEYS=app.config["DATA_KEYS"])
-    app.config.update(CALL_RECORDING=True, RECORDINGS_DIR=str(folder),
-                      MEDIA_WORKER_URLS=child.url)
-    yield child
-    stop_workers([child])
-
-
-@pytest.fixture
-def loopback(monkeypatch: pytest.MonkeyPatch) -> None:
-    import aioice.ice
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else [])
 
 
 def tone_track(hz: float) -> Any:
@@ -110,7 +88,7 @@ def active_call(room: dict[str, Any]) -> tuple[Any, Any, int]:
 
 
 def test_a_call_is_recorded_only_with_both_consents_and_played_back_audited(
-        app, room, recorder_worker, loopback):
+        app, room, recording_worker, loopback_peer):
     patient, doctor, call_id = active_call(room)
     ack = doctor.call("call_record", {"call": call_id, "agree": True})
     assert ack["recording"]["status"] == "asking" and ack["recording"]["doctor"] is True
@@ -169,7 +147,7 @@ def test_a_call_is_recorded_only_with_both_consents_and_played_back_audited(
     assert db.session.query(AuditEntry).filter_by(action="call.recording_played").count() == 1
 
 
-def test_a_refusal_records_nothing(app, room, recorder_worker):
+def test_a_refusal_records_nothing(app, room, recording_worker):
     patient, doctor, call_id = active_call(room)
     assert patient.call("call_record", {"call": call_id, "agree": True})["ok"] is True
     ack = doctor.call("call_record", {"call": call_id, "agree": False})

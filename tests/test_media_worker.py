@@ -15,25 +15,13 @@ from typing import Any
 import pytest
 
 from consult.media import client as media_client
-from consult.media.children import Child, start_workers, stop_workers
-from consult.media.common import registry_prefix, worker_token
+from consult.media.children import Child, stop_workers
+from consult.media.common import registry_prefix
 from tests.accounts_helpers import make_user, sign_in
-from tests.conftest import TEST_CONFIG
 from tests.consult_helpers import activated_patient
+from tests.media_helpers import TOKEN, launch, run_peer
 
-TOKEN = worker_token(TEST_CONFIG["SECRET_KEY"])
 CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ \S+ \d+ (\S+) \d+ typ (\S+)", re.MULTILINE)
-
-
-def launch(**settings: Any) -> Child:
-    """A worker process of the test app's deployment (same SECRET_KEY), host
-    candidates on 127.0.0.1 only, without Redis unless given."""
-    config = {"SECRET_KEY": TEST_CONFIG["SECRET_KEY"], "MEDIA_HOST_ADDRESSES": "127.0.0.1",
-              "MEDIA_MAX_SESSIONS": 4, "MEDIA_TEST_SECONDS": 20, "CALL_ICE_SERVERS": "",
-              "REDIS_URL": "", **settings}
-    children = start_workers(config, 1)
-    assert children, "the media worker did not start"
-    return children[0]
 
 
 def worker_api(url: str, path: str, body: Any = None, token: str | None = TOKEN
@@ -52,16 +40,6 @@ def worker_api(url: str, path: str, body: Any = None, token: str | None = TOKEN
         return exc.code, json.loads(exc.read() or b"{}")
 
 
-def run_peer(coro: Any) -> Any:
-    """Run an aiortc coroutine to completion in a thread of its own: Playwright's sync
-    API (the e2e tests, earlier in the same session) leaves an event loop marked running
-    in the main thread, where asyncio.run refuses to start."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
-
-
 def sessions_of(worker: Child) -> int:
     return worker_api(worker.url, "/health")[1]["sessions"]
 
@@ -74,15 +52,6 @@ def worker() -> Iterator[Child]:
 
 
 @pytest.fixture
-def loopback_peer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """This process's aiortc peers gather host candidates on 127.0.0.1 only."""
-    import aioice.ice
-
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else [])
-
-
-@pytest.fixture
 def patient_client(app: Any, client: Any, worker: Child) -> Any:
     """A signed-in patient, the app pointed at the worker; CSRF on, as in production."""
     app.config["MEDIA_WORKER_URLS"] = worker.url
@@ -90,6 +59,7 @@ def patient_client(app: Any, client: Any, worker: Child) -> Any:
     user, _ = activated_patient(client)
     assert sign_in(client, user).status_code == 302
     app.config["WTF_CSRF_ENABLED"] = True
+    client.set_cookie("lang", "en")  # the messages below are checked in English
     return client
 
 
@@ -381,3 +351,11 @@ def test_with_redis_the_least_loaded_live_worker_is_picked(app, redis_url, loopb
         assert media_client.candidate_urls(app.config)[0] == workers[0].url
     finally:
         stop_workers(workers)
+
+
+@pytest.mark.parametrize(("lang", "message"), [("ru", "Запрос на соединение слишком большой."),
+                                               ("kk", "Қосылу сұрауы тым үлкен.")])
+def test_refusals_are_in_the_patients_language(patient_client, worker, lang, message):
+    patient_client.set_cookie("lang", lang)
+    r = post_offer(patient_client, {"sdp": "v=0\r\n" + "a" * 30_000, "type": "offer"})
+    assert r.status_code == 400 and r.json["error"] == message

@@ -27,6 +27,7 @@ RATE = 48_000
 TICK_SAMPLES = 960  # 20 ms
 TICK_BYTES = TICK_SAMPLES * 2  # s16 mono
 SILENCE = bytes(TICK_BYTES)
+BITRATE = 32_000  # speech, mono: ~14 MB an hour
 MAX_QUEUED_TICKS = 25  # 0.5 s of jitter per side; older audio is dropped beyond
 
 
@@ -57,6 +58,7 @@ class CallRecorder:
         self.buffer = io.BytesIO()
         self.container = av.open(self.buffer, "w", format="ogg")
         self.stream = self.container.add_stream("libopus", rate=RATE, layout="mono")
+        self.stream.bit_rate = BITRATE
         self.ticks = 0
         self.mixer = asyncio.create_task(self._mix())
 

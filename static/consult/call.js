@@ -351,7 +351,12 @@
 
   function showRecording(s) {
     var box = $("call-record");
-    if (!box || !s || !call || s.call !== call.id) { return; }
+    if (!box || !s) { return; }
+    if (!call || s.call !== call.id) { // the call has ended meanwhile: say how it went
+      if (s.status === "ready") { say(t.ended + " " + t.record_ready); }
+      if (s.status === "failed") { say(t.ended + " " + t.record_failed); }
+      return;
+    }
     rec.state = s;
     var words = "";
     $("record-ask").hidden = !(s.status === "asking" && !s[side]);
@@ -540,7 +545,7 @@
   $("call-join").addEventListener("click", rejoin);
   $("call-hangup").addEventListener("click", function () {
     if (!call) { leave(""); return; }
-    emit("call_end", {call: call.id}).then(function () { leave(t.ended); });
+    emit("call_end", {call: call.id}).then(function () { if (inCall) { leave(t.ended); } });
   });
   micBtn.addEventListener("click", function () {
     micOn = !micOn;

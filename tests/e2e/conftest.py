@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,3 +71,18 @@ def app_config() -> dict[str, Any]:
 def demo_server(app: Any, live_server: Any) -> Any:
     app.config["BASE_URL"] = live_server.url
     return live_server
+
+
+@contextmanager
+def screenshots_on_failure(pages: dict[str, Any], prefix: str) -> Iterator[None]:
+    """On any failure keep what each browser showed, as
+    ``test-artifacts/<prefix>-<name>-failed.png``."""
+    try:
+        yield
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        for name, page in pages.items():
+            if not page.is_closed():
+                page.screenshot(path=str(ARTIFACTS / f"{prefix}-{name}-failed.png"),
+                                full_page=True)
+        raise

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +20,7 @@ from consult.models import Call
 from core import clock
 from core.extensions import db
 from tests.consult_helpers import activated_patient, on_shift_doctor
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import screenshots_on_failure
 from tests.e2e.test_consultation_flow import sign_in
 
 PHONE = {"width": 390, "height": 844}
@@ -54,18 +53,6 @@ def consultation(client: Any) -> dict[str, Any]:
     return {"id": c.id, "patient": patient, "doctor": doctor}
 
 
-@contextmanager
-def screenshots_on_failure(pages: dict[str, Any]) -> Iterator[None]:
-    try:
-        yield
-    except BaseException:
-        ARTIFACTS.mkdir(exist_ok=True)
-        for name, page in pages.items():
-            if not page.is_closed():
-                page.screenshot(path=str(ARTIFACTS / f"call-{name}-failed.png"), full_page=True)
-        raise
-
-
 @pytest.fixture
 def call_pages(media_browsers, demo_server, consultation) -> Iterator[dict[str, Any]]:
     """The doctor's and the patient's room pages, each in its own Chromium."""
@@ -87,7 +74,7 @@ def call_pages(media_browsers, demo_server, consultation) -> Iterator[dict[str, 
     for page in pages.values():
         page.goto(room)
         expect(page.locator("#connection")).to_have_text("Connected.")
-    with screenshots_on_failure(pages):
+    with screenshots_on_failure(pages, "call"):
         yield {**pages, "errors": errors, "room": room}
     doctor_ctx.close()
     patient_ctx.close()
@@ -179,3 +166,74 @@ def test_a_reload_rejoins_the_same_call(call_pages, consultation):
         assert page.locator("#messages li.event").count() == 1  # only "started"
     doctor.get_by_role("button", name="Hang up").click()
     expect(patient.locator("#call-status")).to_have_text("The call has ended.")
+
+
+# Makes the page's getStats report heavy packet loss from now on (500 more packets lost
+# at every reading), as on a congested mobile network.
+LOSSY = """() => {
+  const pc = window.pdCall.pc;
+  const original = pc.getStats.bind(pc);
+  let lost = 0;
+  pc.getStats = async () => {
+    const report = await original();
+    lost += 500;
+    const changed = new Map();
+    report.forEach((s, key) => {
+      const inbound = s.type === "inbound-rtp";
+      changed.set(key, inbound ? {...s, packetsLost: (s.packetsLost || 0) + lost} : s);
+    });
+    return changed;
+  };
+}"""
+
+
+def test_a_poor_network_switches_the_call_to_audio_and_says_so(call_pages, consultation):
+    doctor, patient = call_pages["doctor"], call_pages["patient"]
+    start_video_call(doctor, patient)
+    media_flows(doctor)
+    media_flows(patient)
+    patient.evaluate(LOSSY)
+    poor = "The connection is poor: the call switched to audio."
+    for page in (patient, doctor):  # about three readings (6 s) of heavy loss
+        expect(page.locator("#call-notice")).to_contain_text(poor, timeout=20_000)
+        page.wait_for_function("() => window.pdCall.pc.getSenders()"
+                               ".every((s) => !s.track || s.track.kind !== 'video')")
+    # Audio goes on; the chat stays.
+    before = doctor.evaluate(INBOUND)["audio"]
+    doctor.wait_for_timeout(1500)
+    assert doctor.evaluate(INBOUND)["audio"] > before
+    expect(patient.locator("#body")).to_be_editable()
+
+
+def test_with_both_consents_the_call_is_recorded_and_played_from_the_transcript(
+        recording_worker, call_pages, consultation):
+    doctor, patient = call_pages["doctor"], call_pages["patient"]
+    start_video_call(doctor, patient)
+    media_flows(patient)
+    doctor.get_by_role("button", name="Record the audio").click()
+    expect(doctor.locator("#record-status")).to_have_text(
+        "Waiting for the other side to agree to the recording…")
+    expect(patient.locator("#record-status")).to_contain_text(
+        "The doctor asks to record the audio of this call")
+    patient.get_by_role("button", name="Agree to record").click()
+    for page in (doctor, patient):
+        expect(page.locator("#record-status")).to_have_text(
+            "● The audio of this call is being recorded.")
+        page.wait_for_function("() => window.pdCall.inCall")
+    patient.wait_for_timeout(3000)
+    doctor.get_by_role("button", name="Hang up").click()
+    for page in (doctor, patient):
+        expect(page.locator("#call-status")).to_have_text(
+            "The call has ended. The recording is saved with the consultation.")
+
+    # The transcript offers the recording; the browser plays it.
+    patient.reload()
+    player = patient.locator("#messages li.event audio")
+    expect(player).to_have_count(1)
+    duration = patient.evaluate("""() => new Promise((resolve, reject) => {
+        const a = document.querySelector("#messages li.event audio");
+        a.addEventListener("loadedmetadata", () => resolve(a.duration));
+        a.addEventListener("error", () => reject(new Error("cannot play")));
+        a.preload = "metadata"; a.load();
+    })""")
+    assert duration == float("inf") or 2 <= duration <= 6, duration

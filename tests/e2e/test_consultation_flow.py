@@ -6,8 +6,6 @@ consultations", where the chat is read-only. Two browser contexts, one per perso
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,7 +21,7 @@ from core.db import writing
 from core.extensions import db
 from tests.accounts_helpers import PASSWORD, code_for, make_user
 from tests.conftest import activation_body, make_policy
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, screenshots_on_failure
 
 PHONE = {"width": 390, "height": 844}
 HTML_TEXT = "<b>hi</b><script>x</script>"
@@ -50,20 +48,6 @@ def patient(client: Any) -> User:
 def doctor() -> User:
     return make_user("doctor", email="dr.aliya@clinic.kz", full_name="Әлия Сәрсенова",
                      on_duty_doctor=True, pediatric=True)
-
-
-@contextmanager
-def screenshots_on_failure(pages: dict[str, Any]) -> Iterator[None]:
-    """On any failure keep what each browser showed in test-artifacts/."""
-    try:
-        yield
-    except BaseException:
-        ARTIFACTS.mkdir(exist_ok=True)
-        for name, page in pages.items():
-            if not page.is_closed():
-                page.screenshot(path=str(ARTIFACTS / f"consultation-{name}-failed.png"),
-                                full_page=True)
-        raise
 
 
 def sign_in(page: Any, base: str, user: User, with_code: bool) -> None:
@@ -93,7 +77,7 @@ def test_patient_and_doctor_consult_live_from_request_to_conclusion(
         page.on("console", lambda m, n=name: errors.append(f"{n}: {m.text}")
                 if m.type == "error" else None)
 
-    with screenshots_on_failure(pages):
+    with screenshots_on_failure(pages, "consultation"):
         # The doctor signs in, lands at the desk and starts the shift; the desk's socket
         # connects and loads the queue (so it is listening before the patient asks).
         sign_in(desk, base, doctor, with_code=True)
