@@ -17,6 +17,7 @@ import pytest
 from consult.media import client as media_client
 from consult.media.children import Child, stop_workers
 from consult.media.common import registry_prefix
+from core.extensions import db
 from tests.accounts_helpers import make_user, sign_in
 from tests.consult_helpers import activated_patient
 from tests.media_helpers import TOKEN, launch, run_peer
@@ -150,6 +151,20 @@ def test_the_request_page_links_to_the_check(app, client, no_csrf):
     user, _ = activated_patient(client)
     sign_in(client, user)
     assert "/consult/check" in client.get("/consult/new").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("channel", "linked"), [("video", True), ("audio", True),
+                                                 ("chat", False)])
+def test_the_waiting_room_of_a_call_links_to_the_check(app, client, no_csrf, channel, linked):
+    from consult import services
+
+    user, insured = activated_patient(client)
+    sign_in(client, user)
+    c = services.request_consultation(
+        user, services.ConsultationRequest(insured.id, "Cough", channel, True), "ru")
+    db.session.commit()
+    page = client.get(f"/consult/{c.id}").get_data(as_text=True)
+    assert ('href="/consult/check"' in page) is linked
 
 
 # --- refusals ------------------------------------------------------------------------------
