@@ -89,6 +89,9 @@ def call_payload(call: Call) -> dict[str, Any]:
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
         "duration": call.duration_seconds,
         "end_reason": call.end_reason,
+        # Seconds since the answer, now: the page counts on from it with its own clock.
+        "elapsed": (max(0, int((clock.now() - call.answered_at).total_seconds()))
+                    if call.answered_at and call.status == "active" else None),
     }
 
 

@@ -86,8 +86,10 @@
   function showTimer() {
     clearInterval(clockTimer);
     clockTimer = setInterval(function () {
-      if (!call || !call.answered_at) { $("call-timer").textContent = ""; return; }
-      var s = Math.max(0, Math.floor((Date.now() - Date.parse(call.answered_at)) / 1000));
+      if (!call || call.elapsed === null || call.elapsed === undefined) { $("call-timer").textContent = ""; return; }
+      // From the server's count when it last told us, on this device's clock (which may
+      // be set wrong: only differences of it are used).
+      var s = Math.max(0, Math.floor(call.elapsed + (Date.now() - call.receivedAt) / 1000));
       $("call-timer").textContent = Math.floor(s / 60) + ":" + ("0" + (s % 60)).slice(-2);
     }, 1000);
   }
@@ -158,7 +160,9 @@
       remoteStream.addTrack(e.track);
       var played = remoteVideo.play();
       if (played && played.catch) {
-        played.catch(function () { $("call-sound").hidden = false; }); // autoplay needs a tap
+        played.catch(function (err) { // the browser wants a tap before sound plays
+          if (err && err.name === "NotAllowedError") { $("call-sound").hidden = false; }
+        });
       }
     };
     pc.onconnectionstatechange = function () {
@@ -388,8 +392,13 @@
   }
 
   // --- the call's life ----------------------------------------------------------------
+  function stamp(state) {
+    if (state) { state.receivedAt = Date.now(); }
+    return state;
+  }
+
   function enter(ack) {
-    call = ack.call;
+    call = stamp(ack.call);
     iceServers = ack.ice_servers || [];
     haveIce = true;
     if (!inCall) { peerVideo = call.kind === "video"; }
@@ -469,7 +478,7 @@
       if (inCall) { leave(t.ended); } else { call = null; remember(null); render(); }
       return;
     }
-    call = open;
+    call = stamp(open);
     if (open.status === "active" && (inCall || mine === open.id)) { rejoin(); return; }
     if (open.status === "ringing" && open.caller === side && mine === open.id && !inCall) {
       getMedia(open.kind).then(function () { inCall = true; render(); say(t.calling); });
@@ -482,7 +491,7 @@
     if (s.consultation !== cid) { return; }
     if (s.status === "ringing" || s.status === "active") {
       var wasRinging = call && call.id === s.id && call.status === "ringing";
-      call = s;
+      call = stamp(s);
       if (s.status === "active" && inCall && wasRinging && s.caller === side) {
         clearTimeout(ringTimer);
         if (haveIce) { connect(); }

@@ -7,6 +7,7 @@ with the call's events in the chat."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from consult.models import Call
 from core import clock
 from core.extensions import db
 from tests.consult_helpers import activated_patient, on_shift_doctor
-from tests.e2e.conftest import screenshots_on_failure
+from tests.e2e.conftest import ARTIFACTS, screenshots_on_failure
 from tests.e2e.test_consultation_flow import sign_in
 
 PHONE = {"width": 390, "height": 844}
@@ -112,10 +113,17 @@ def test_doctor_and_patient_hold_a_video_call_and_hang_up(call_pages, consultati
         assert got["frames"] > 0 and got["audio"] > 0
         expect(page.locator("#call-status")).to_have_text("In the call")
         expect(page.locator("#messages li.event").first).to_contain_text("Video call started")
+    for page in (doctor, patient):  # only the call's own controls show now
+        for name in ("Video call", "Audio call", "Accept", "Decline", "Join the call here",
+                     "Turn on sound"):
+            expect(page.get_by_role("button", name=name)).to_be_hidden()
+        expect(page.locator("#call-timer")).to_have_text(re.compile(r"^0:0\d$"))
     # The phone layout shows the remote video across the screen, controls reachable.
     box = patient.locator("#remote-video").bounding_box()
     assert box is not None and box["width"] >= 300
     patient.get_by_role("button", name="Hang up").scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(exist_ok=True)  # for a look at the phone layout
+    patient.locator("#calls").screenshot(path=str(ARTIFACTS / "call-phone.png"))
 
     # Mute reaches the other side; "switch to audio" turns both cameras off.
     patient.get_by_role("button", name="Mute").click()
@@ -164,6 +172,19 @@ def test_a_reload_rejoins_the_same_call(call_pages, consultation):
     assert [(c.id, c.status) for c in calls] == [(call_id, "active")]  # one call, never ended
     for page in (doctor, patient):
         assert page.locator("#messages li.event").count() == 1  # only "started"
+
+    # The patient's signaling connection drops (a network change) and comes back: the
+    # call's media never stopped, and the page takes part in the call again.
+    frames = patient.evaluate(INBOUND)["frames"]
+    patient.evaluate("""() => {
+        window.__reconnected = 0;
+        window.pdRoom.socket.on("connect", () => { window.__reconnected += 1; });
+        window.pdRoom.socket.io.engine.close();
+    }""")
+    patient.wait_for_function("() => window.__reconnected >= 1")
+    expect(patient.locator("#connection")).to_have_text("Connected.")
+    patient.wait_for_function("() => window.pdCall.inCall")
+    assert media_flows(patient)["frames"] > frames
     doctor.get_by_role("button", name="Hang up").click()
     expect(patient.locator("#call-status")).to_have_text("The call has ended.")
 

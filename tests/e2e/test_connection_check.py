@@ -77,6 +77,8 @@ def test_patient_checks_camera_microphone_and_network_on_a_phone(
         expect(page.get_by_role("button", name="Check again")).to_be_enabled()
         # The page stopped: the camera is off and the worker's session is over.
         assert page.evaluate("document.getElementById('check-local').srcObject") is None
+        ARTIFACTS.mkdir(exist_ok=True)  # for a look at the phone layout
+        page.screenshot(path=str(ARTIFACTS / "connection-check-phone.png"), full_page=True)
     except BaseException:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "connection-check-failed.png"), full_page=True)
