@@ -250,7 +250,7 @@ def main() -> int:
                               "MEDIA_MAX_SESSIONS": 2 * max(steps) + 2,
                               "MEDIA_TEST_SECONDS": args.duration + 30,
                               "CALL_ICE_SERVERS": "", "REDIS_URL": "",
-                              "RECORDINGS_DIR": folder,
+                              "CALL_RECORDING": True, "RECORDINGS_DIR": folder,
                               "DATA_KEYS": Fernet.generate_key().decode()}, 1)
     pid = worker.process.pid
     failed = False

@@ -89,7 +89,10 @@ def call_payload(call: Call) -> dict[str, Any]:
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
         "duration": call.duration_seconds,
         "end_reason": call.end_reason,
-        # Seconds since the answer, now: the page counts on from it with its own clock.
+        # Seconds rung so far, and since the answer: the pages time the ring and count the
+        # call's length from them with their own clocks (which may be set wrong).
+        "ringing_for": (max(0, int((clock.now() - call.started_at).total_seconds()))
+                        if call.status == "ringing" else None),
         "elapsed": (max(0, int((clock.now() - call.answered_at).total_seconds()))
                     if call.answered_at and call.status == "active" else None),
     }
@@ -110,12 +113,16 @@ def _rang_out(call: Call) -> bool:
     return clock.now() - call.started_at > timedelta(seconds=RING_SECONDS)
 
 
-def _participant_call(user_id: int, call_id: Any) -> tuple[Call, str]:
+def _participant_call(user_id: int, call_id: Any, lock: bool = False) -> tuple[Call, str]:
+    """The call and the user's side in it; 404 for anyone else. ``lock`` takes the
+    call's row lock (PostgreSQL; SQLite's writers are serialised anyway) so that two
+    changes of state at once (an answer and a hang-up) happen one after the other."""
     try:
         cid = int(call_id)
     except (TypeError, ValueError):
         cid = 0
-    call = db.session.get(Call, cid) if cid > 0 else None
+    call = db.session.get(Call, cid, with_for_update=lock or None,
+                          populate_existing=lock) if cid > 0 else None
     side = call.consultation.side_of(user_id) if call is not None else None
     if call is None or side is None:
         raise ConsultRefused(_("Call not found."), 404)
@@ -151,7 +158,7 @@ def answer(user_id: int, call_id: Any, accept: bool) -> tuple[Call, str, ChatMes
     the side that did not call may answer, once; a call that rang longer than
     RING_SECONDS is missed instead (the returned call says so, with its timeline
     event)."""
-    call, side = _participant_call(user_id, call_id)
+    call, side = _participant_call(user_id, call_id, lock=True)
     if side == call.caller_side:
         raise ConsultRefused(_("Only the called side can answer."), 403)
     if call.status == "ringing" and _rang_out(call):
@@ -173,7 +180,7 @@ def answer(user_id: int, call_id: Any, accept: bool) -> tuple[Call, str, ChatMes
 def hang_up(user_id: int, call_id: Any) -> tuple[Call, str, ChatMessage]:
     """Either side ends the call: an active call ends (with its duration), a ringing
     one is missed (the caller gave up)."""
-    call, side = _participant_call(user_id, call_id)
+    call, side = _participant_call(user_id, call_id, lock=True)
     if call.status not in OPEN_CALL:
         raise ConsultRefused(_("This call has already ended."), 409)
     if call.status == "ringing":
@@ -210,7 +217,8 @@ def _timeline(call: Call, consultation: Consultation, sender_id: int, event: str
     body = {"event": event, "kind": call.kind, "by": call.caller_side
             if event == "started" else call.ended_by, "duration": call.duration_seconds}
     message = ChatMessage(consultation_id=consultation.id, sender_id=sender_id,
-                          client_id=f"call-{call.id}-{event}", call_id=call.id,
+                          # ":" never occurs in a chat message's id: no collision
+                          client_id=f"call:{call.id}:{event}", call_id=call.id,
                           body_encrypted=encrypt(json.dumps(body)), sent_at=clock.now())
     db.session.add(message)
     db.session.flush()

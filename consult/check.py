@@ -16,7 +16,7 @@ from consult import bp
 from consult.media import client
 from consult.media.common import MAX_SDP_CHARS
 from core.access import allow
-from core.extensions import limiter
+from core.extensions import db, limiter
 
 OFFER_LIMIT = "10 per minute"
 
@@ -65,9 +65,12 @@ def check_offer() -> tuple[Response, int] | Response:
         return _error(400, _("The request must contain a WebRTC offer."))
     if len(sdp) > MAX_SDP_CHARS:
         return _error(400, _("The offer is too large."))
+    session_id = client.new_session_id(f"check-{current_user.id}")
+    # Loading the user opened a transaction (on SQLite a POST's holds the writer gate):
+    # end it before waiting for the worker, or every writer of the service would wait.
+    db.session.commit()
     try:
-        answer = client.start_session(current_app.config, sdp, "echo",
-                                      client.new_session_id(f"check-{current_user.id}"))
+        answer = client.start_session(current_app.config, sdp, "echo", session_id)
     except client.OfferRefused:
         return _error(400, _("The offer could not be answered."))
     except client.MediaBusy:

@@ -216,7 +216,7 @@ class CallQualitySample(db.Model):
     audio_only: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-RECORDING_STATUSES = ("asking", "refused", "recording", "ready", "failed")
+RECORDING_STATUSES = ("asking", "refused", "recording", "finishing", "ready", "failed")
 
 
 class CallRecording(db.Model):
@@ -224,8 +224,9 @@ class CallRecording(db.Model):
 
     One side asks (its consent is noted), the other agrees or refuses; with both
     consents the status is ``recording`` and each browser also sends its audio to a
-    media worker, which mixes the two into one Opus file, stored encrypted (Fernet,
-    DATA_KEYS) under a random name in RECORDINGS_DIR: ``ready``, or ``failed``.
+    media worker, which mixes the two into one Opus file. When the call ends it is
+    ``finishing`` while the worker stores it encrypted (Fernet, DATA_KEYS) under a
+    random name in RECORDINGS_DIR: then ``ready``, or ``failed``.
     """
 
     __tablename__ = "call_recording"

@@ -55,3 +55,8 @@ def queue_changed(product: str, kind: str, consultation_id: int | None = None) -
 def call_state(state: dict[str, Any]) -> None:
     """A call started, was answered, declined or ended (``consult.calls.call_payload``)."""
     socketio.emit("call", state, to=room(state["consultation"]))
+
+
+def recording(consultation_id: int, state: dict[str, Any]) -> None:
+    """A call's recording changed (``consult.recordings.payload``)."""
+    socketio.emit("call_recording", state, to=room(consultation_id))

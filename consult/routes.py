@@ -197,7 +197,7 @@ def close(consultation_id: int) -> str | Response | tuple[str, int]:
     try:
         consultation = services.close(current_user, consultation_id, conclusion)
         calls.end_open_calls(consultation, "closed")  # the call ends with the consultation
-        recordings.finish_open(consultation.id)
+        pending = recordings.begin_finishing(consultation.id)
         db.session.commit()
     except ConsultRefused as exc:
         db.session.rollback()
@@ -211,6 +211,8 @@ def close(consultation_id: int) -> str | Response | tuple[str, int]:
         consultation, side = services.participant_consultation(current_user.id,
                                                                consultation_id)
         return _room_page(consultation, side, form), 422
+    for recording in recordings.store(pending):  # after the commit: it waits for a worker
+        realtime.recording(consultation_id, recording)
     realtime.status(consultation)
     flash(_("The consultation is closed and the conclusion sent to the patient."), "info")
     return redirect(url_for("consult.desk"))
@@ -237,12 +239,16 @@ def patient_history(consultation_id: int) -> str:
 @allow("patient", "doctor")
 def recording(consultation_id: int, call_id: int) -> Response:
     """A call's audio recording (Ogg Opus), for the consultation's patient and doctor;
-    every playback is written to the audit log. Never cached."""
+    byte ranges are served (phones' players ask for them). Every playback is written
+    to the audit log: a request for the start of the file starts one. Never cached."""
+    ranges = request.range.ranges if request.range is not None else []
+    from_start = not ranges or ranges[0][0] == 0
     try:
-        audio = recordings.play(current_user, consultation_id, call_id)
+        audio = recordings.play(current_user, consultation_id, call_id, audit_it=from_start)
     except ConsultRefused as exc:
         abort(exc.status)
     response = Response(audio, mimetype="audio/ogg")
+    response.make_conditional(request, accept_ranges=True, complete_length=len(audio))
     response.headers["Content-Disposition"] = f'inline; filename="call-{call_id}.ogg"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"

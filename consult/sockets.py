@@ -101,7 +101,9 @@ def _identity() -> Identity:
 
 def event(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a handler run as one writing transaction. The handler returns
-    ``(ack, after)``: ``after`` runs once the commit succeeded (the emits)."""
+    ``(ack, after)``: ``after`` runs once the commit succeeded (the emits, and calls to
+    other services, which must not hold the transaction); a dict it returns is added
+    to the acknowledgement, a ConsultRefused it raises becomes the error answer."""
 
     def register(handler: Callable[..., Any]) -> Callable[..., Any]:
         def run(data: Any = None) -> dict[str, Any]:
@@ -130,9 +132,14 @@ def event(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 db.session.remove()
             if after is not None:
                 try:
-                    after()
+                    more = after()
+                except ConsultRefused as exc:  # work after the commit was refused
+                    return {"ok": False, "code": exc.status, "error": str(exc.detail)}
                 except Exception:  # stored and committed: the replay delivers it
                     log.exception("socket event %s: announcing failed", name)
+                    more = None
+                if isinstance(more, dict):
+                    ack = {**(ack or {}), **more}
             return {"ok": True, **(ack or {})}
 
         run.__name__ = f"on_{name}"
@@ -304,19 +311,24 @@ def on_call_answer(ident: Identity, data: dict[str, Any]
 @event("call_end")
 def on_call_end(ident: Identity, data: dict[str, Any]
                 ) -> tuple[dict[str, Any], Callable[[], None]]:
-    """Hang up (or give up ringing): ``{call}``."""
+    """Hang up (or give up ringing): ``{call}``. A recording of the call is stored
+    after the commit."""
     call, _side, ended = calls.hang_up(ident.user_id, data.get("call"))
     ident.calls.pop(call.id, None)
-    stopped = [recordings.payload(r) for r in recordings.finish_open(call.consultation_id)]
+    pending = recordings.begin_finishing(call.consultation_id)
     state = calls.call_payload(call)
     announce = _announce(state, [services.message_payload(ended, call.consultation)])
-    to = realtime.room(call.consultation_id)
+    cid = call.consultation_id
 
     def after() -> None:
         announce()
-        for recording in stopped:
-            socketio.emit("call_recording", recording, to=to)
+        _store_recordings(pending, cid)
     return {"call": state}, after
+
+
+def _store_recordings(pending: list[recordings.Finishing], consultation_id: int) -> None:
+    for recording in recordings.store(pending):
+        realtime.recording(consultation_id, recording)
 
 
 @event("call_join")
@@ -430,20 +442,23 @@ def on_call_record(ident: Identity, data: dict[str, Any]
     ``{call, agree}``. Both pages hear the recording's state."""
     recording = recordings.consent(ident.user_id, data.get("call"), data.get("agree") is True)
     state = recordings.payload(recording)
-    to = realtime.room(recording.call.consultation_id)
-    return {"recording": state}, lambda: socketio.emit("call_recording", state, to=to)
+    cid = recording.call.consultation_id
+    return {"recording": state}, lambda: realtime.recording(cid, state)
 
 
 @event("call_record_offer")
-def on_call_record_offer(ident: Identity, data: dict[str, Any]) -> tuple[dict[str, Any], None]:
+def on_call_record_offer(ident: Identity, data: dict[str, Any]
+                         ) -> tuple[dict[str, Any], Callable[[], dict[str, Any]]]:
     """This side's audio for the recording: a complete offer ``{call, sdp}`` passed to
-    the call's media worker (the same one for both sides); answers ``{sdp, type}``."""
-    recording, side = recordings.recording_for_offer(ident.user_id, data.get("call"))
+    the call's media worker (the same one for both sides), after the commit; answers
+    ``{answer: {sdp, type}}``."""
+    if not ident.signals.take():
+        raise ConsultRefused(_("Too many call messages; wait a moment."), 429)
     sdp = data.get("sdp")
     if not isinstance(sdp, str) or not 0 < len(sdp) <= 20_000:
         raise ConsultRefused(_("The call message is not valid."), 400)
-    answer = recordings.connect(recording, side, sdp)
-    return {"answer": answer}, None
+    offer = recordings.plan_offer(ident.user_id, data.get("call"))
+    return {}, lambda: {"answer": recordings.send_offer(offer, sdp)}
 
 
 @event("call_record_stop")
@@ -451,10 +466,8 @@ def on_call_record_stop(ident: Identity, data: dict[str, Any]
                         ) -> tuple[dict[str, Any], Callable[[], None]]:
     """Either side stops the recording; what was recorded so far is kept."""
     call, _side = calls.may_signal(ident.user_id, data.get("call"))
-    recording = recordings.to_finish(call)
-    if recording is None:
+    pending = recordings.begin_finishing(call.consultation_id, call.id)
+    if not pending:
         raise ConsultRefused(_("This call is not being recorded."), 409)
-    recordings.finish(recording)
-    state = recordings.payload(recording)
-    to = realtime.room(call.consultation_id)
-    return {"recording": state}, lambda: socketio.emit("call_recording", state, to=to)
+    cid = call.consultation_id
+    return {}, lambda: _store_recordings(pending, cid)

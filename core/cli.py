@@ -92,9 +92,10 @@ def media_group() -> None:
 @with_appcontext
 def media_run(host: str, port: int, url: str) -> None:
     """Run one media worker until interrupted, with this app's configuration."""
+    from consult.media.children import process_environment
     from consult.media.common import worker_environment
 
-    env = {**os.environ, **worker_environment(current_app.config)}
+    env = {**process_environment(), **worker_environment(current_app.config)}
     args = [sys.executable, "-m", "consult.media.worker", "--host", host, "--port", str(port)]
     if url:
         args += ["--url", url]

@@ -5,6 +5,9 @@ records calls (the ``recording_worker`` fixture)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +29,22 @@ def launch(**settings: Any) -> Child:
     children = start_workers(config, 1)
     assert children, "the media worker did not start"
     return children[0]
+
+
+def worker_api(url: str, path: str, body: Any = None, token: str | None = TOKEN
+               ) -> tuple[int, dict[str, Any]]:
+    """Call the worker's API directly (as the web app does)."""
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, headers=headers,  # noqa: S310
+                                     method="GET" if data is None else "POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
 
 
 def run_peer(coro: Any) -> Any:
@@ -52,7 +71,8 @@ def recording_worker(app: Any, tmp_path: Any) -> Iterator[Child]:
     """Call recording offered, with a worker storing into a fresh folder (encrypted
     with the app's DATA_KEYS), the app pointed at it."""
     folder = tmp_path / "recordings"
-    child = launch(RECORDINGS_DIR=str(folder), DATA_KEYS=app.config["DATA_KEYS"])
+    child = launch(CALL_RECORDING=True, RECORDINGS_DIR=str(folder),
+                   DATA_KEYS=app.config["DATA_KEYS"])
     app.config.update(CALL_RECORDING=True, RECORDINGS_DIR=str(folder),
                       MEDIA_WORKER_URLS=child.url)
     yield child

@@ -112,7 +112,7 @@ def test_a_call_is_recorded_only_with_both_consents_and_played_back_audited(
     assert recording.status == "ready" and 2 <= recording.duration_seconds <= 4
     stored = Path(app.config["RECORDINGS_DIR"]) / recording.file_name
     sealed = stored.read_bytes()
-    assert b"OggS" not in sealed and b"Opus" not in sealed  # encrypted at rest
+    assert sealed.startswith(b"gAAAAA")  # a Fernet token: encrypted at rest
     with app.app_context():
         assert decrypt_bytes(sealed).startswith(b"OggS")
 
@@ -130,6 +130,9 @@ def test_a_call_is_recorded_only_with_both_consents_and_played_back_audited(
     loud = max(max(abs(s) for s in memoryview(bytes(f.planes[0])).cast("f"))
                for f in frames[len(frames) // 2:len(frames) // 2 + 5])
     assert loud > 0.1  # the tones, not silence
+    # A phone's player asks for byte ranges: served, and only the start is a playback.
+    part = session.get(url, headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == r.content[100:200]
     db.session.commit()
     entries = db.session.scalars(select(AuditEntry).where(
         AuditEntry.action == "call.recording_played")).all()
@@ -166,3 +169,16 @@ def test_recording_is_off_unless_configured(app, room):
     page = requests.Session()
     page.headers["Cookie"] = login(room["server"].url, room["patient"])
     assert "record-start" not in page.get(f"{room['server'].url}/consult/{room['id']}").text
+
+
+def test_the_worker_refuses_a_record_session_without_its_call_and_side(recording_worker):
+    from tests.media_helpers import worker_api
+
+    for params in ({}, {"recording": "12", "side": "nurse"}, {"recording": "../x",
+                                                                "side": "patient"}):
+        status, body = worker_api(recording_worker.url, "/offer", {
+            "sdp": "v=0\r\n", "type": "offer", "session": "rec-bad", "kind": "record",
+            "params": params})
+        assert status == 400, (params, body)
+    status, _ = worker_api(recording_worker.url, "/record/finish", {"recording": "12"})
+    assert status == 404  # nothing was started

@@ -4,11 +4,8 @@ sending a recognisable picture and a tone through the web app, and getting them 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,25 +17,9 @@ from consult.media.common import registry_prefix
 from core.extensions import db
 from tests.accounts_helpers import make_user, sign_in
 from tests.consult_helpers import activated_patient
-from tests.media_helpers import TOKEN, launch, run_peer
+from tests.media_helpers import TOKEN, launch, run_peer, worker_api
 
 CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ \S+ \d+ (\S+) \d+ typ (\S+)", re.MULTILINE)
-
-
-def worker_api(url: str, path: str, body: Any = None, token: str | None = TOKEN
-               ) -> tuple[int, dict[str, Any]]:
-    """Call the worker's API directly (as the web app does)."""
-    headers = {"Content-Type": "application/json"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
-    request = urllib.request.Request(url + path, data=data, headers=headers,  # noqa: S310
-                                     method="GET" if data is None else "POST")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
 
 
 def sessions_of(worker: Child) -> int:

@@ -48,11 +48,22 @@ def _read_url(process: subprocess.Popen[bytes], deadline: float) -> str | None:
         return None
 
 
+# What a worker inherits from the web process: enough to run Python, nothing secret (not
+# the database URL, SMTP or TURN credentials): it decodes media from strangers.
+INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "PYTHONPATH", "VIRTUAL_ENV",
+             "PYTHONHASHSEED")
+
+
+def process_environment() -> dict[str, str]:
+    """The parts of this process's environment a worker needs to run."""
+    return {key: os.environ[key] for key in INHERITED if key in os.environ}
+
+
 def start_workers(config: Mapping[str, Any], count: int, host: str = "127.0.0.1"
                   ) -> list[Child]:
     """Start ``count`` workers listening on ``host``; those that fail to start within
     START_SECONDS are stopped and left out (the caller runs on without them)."""
-    env = {**os.environ, **worker_environment(config)}
+    env = {**process_environment(), **worker_environment(config)}
     children = []
     for _ in range(count):
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)

@@ -56,8 +56,10 @@ def worker_environment(config: Mapping[str, Any]) -> dict[str, str]:
         "MEDIA_TEST_SECONDS": str(config.get("MEDIA_TEST_SECONDS", 30)),
         "CALL_ICE_SERVERS": ",".join(stun_urls(config.get("CALL_ICE_SERVERS"))),
         "REDIS_URL": config.get("REDIS_URL") or "",
-        # Recordings: the worker encrypts them itself, so plain audio never hits the disk.
-        "RECORDINGS_DIR": str(config.get("RECORDINGS_DIR") or ""),
-        "DATA_KEYS": str(config.get("DATA_KEYS") or ""),
     }
+    if config.get("CALL_RECORDING"):
+        # The worker encrypts recordings itself, so plain audio never reaches the disk;
+        # it gets the data keys only where recording is on.
+        env["RECORDINGS_DIR"] = str(config.get("RECORDINGS_DIR") or "")
+        env["DATA_KEYS"] = str(config.get("DATA_KEYS") or "")
     return env

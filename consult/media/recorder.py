@@ -29,6 +29,7 @@ TICK_BYTES = TICK_SAMPLES * 2  # s16 mono
 SILENCE = bytes(TICK_BYTES)
 BITRATE = 32_000  # speech, mono: ~14 MB an hour
 MAX_QUEUED_TICKS = 25  # 0.5 s of jitter per side; older audio is dropped beyond
+IDLE_SECONDS = 30  # silence from both sides longer than this is not recorded
 
 
 def mix(chunks: list[bytes]) -> bytes:
@@ -87,20 +88,28 @@ class CallRecorder:
 
     async def _mix(self) -> None:
         """Every 20 ms, one mixed frame of what each side sent (silence for a side with
-        nothing queued), from the moment the first audio arrived."""
+        nothing queued), from the moment audio arrives; after IDLE_SECONDS with nothing
+        from either side it pauses (both pages gone) until audio comes again."""
         loop = asyncio.get_running_loop()
         started = None
+        heard = loop.time()
         while True:
             if started is None:
                 await asyncio.sleep(0.02)
                 if not any(self.queues.values()):
                     continue
-                started, n = loop.time(), 0
+                started, n, heard = loop.time(), 0, loop.time()
             n += 1
             delay = started + n * 0.02 - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            self._encode(mix([q.popleft() for q in self.queues.values() if q]))
+            chunks = [q.popleft() for q in self.queues.values() if q]
+            if chunks:
+                heard = loop.time()
+            elif loop.time() - heard > IDLE_SECONDS:
+                started = None  # nobody sends: record nothing until someone does
+                continue
+            self._encode(mix(chunks))
 
     def _encode(self, pcm: bytes) -> None:
         frame = av.AudioFrame(format="s16", layout="mono", samples=TICK_SAMPLES)
@@ -111,8 +120,9 @@ class CallRecorder:
         for packet in self.stream.encode(frame):
             self.container.mux(packet)
 
-    async def finish(self) -> dict[str, Any]:
-        """Stop, encrypt and store; returns ``{file, size, duration}`` (seconds)."""
+    async def finish(self) -> dict[str, Any] | None:
+        """Stop, encrypt and store; returns ``{file, size, duration}`` (seconds), or None
+        when no audio ever arrived (nothing is stored: the recording failed)."""
         for task in [self.mixer, *self.pullers.values()]:
             task.cancel()
         for task in [self.mixer, *self.pullers.values()]:
@@ -120,6 +130,9 @@ class CallRecorder:
                 await task
             except (asyncio.CancelledError, Exception):  # noqa: S110 (stopping anyway)
                 pass
+        if self.ticks == 0:
+            log.warning("recording %s: no audio arrived; nothing stored", self.key)
+            return None
         for packet in self.stream.encode(None):
             self.container.mux(packet)
         self.container.close()

@@ -94,6 +94,11 @@ class Sessions:
             raise SessionRefused(400, f"unknown session kind {kind!r}")
         if session_id in self.live:
             raise SessionRefused(409, "a session with this id exists")
+        if kind == "record":  # a side's new connection (a reload) replaces its old one
+            for old in [x for x in self.live.values() if x.kind == "record"
+                        and x.params.get("recording") == (params or {}).get("recording")
+                        and x.params.get("side") == (params or {}).get("side")]:
+                await self.end(old.id)
         if len(self.live) >= self.maximum:
             raise SessionRefused(503, "the media worker is busy")
         session = Session(session_id, kind, RTCPeerConnection(self.configuration()),

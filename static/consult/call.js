@@ -25,6 +25,9 @@
   var statsTimer = null, clockTimer = null, ringTimer = null, restartTimer = null;
   var peerVideo = true;
   var haveIce = false; // the ICE servers (fresh TURN credentials) came with an answer of the server
+  var busy = false;     // a start, an answer or a rejoin is under way: one at a time
+  var early = {};       // candidates of a generation whose offer has not arrived yet
+  var RING_MS = 60000;
 
   var supported = !!(window.RTCPeerConnection && navigator.mediaDevices &&
                      navigator.mediaDevices.getUserMedia);
@@ -208,18 +211,31 @@
     offer(false).catch(function (err) { notice(t.failed.replace("{reason}", err.message)); });
   }
 
+  // Fresh ICE servers (TURN credentials expire) from the server, for the connection.
+  function refreshIce() {
+    return emit("call_join", {call: call.id, pc: pc ? pc.connectionState : "none"}).then(function (ack) {
+      if (ack.ok && ack.ice_servers) {
+        iceServers = ack.ice_servers;
+        if (pc) { try { pc.setConfiguration({iceServers: iceServers}); } catch (e) { /* closed */ } }
+      }
+      return ack;
+    });
+  }
+
   function recover() {
     if (!inCall || !call || call.status !== "active") { return; }
-    if (call.caller === side) {
+    // The called side's join also asks the caller to restart; the caller restarts itself.
+    refreshIce().then(function () {
+      if (call.caller !== side || !inCall) { return; }
       if (pc && pc.connectionState === "disconnected") { offer(true).catch(connect); }
       else if (!pc || pc.connectionState === "failed" || pc.connectionState === "closed") { connect(); }
-    } else {
-      socket.emit("call_join", {call: call.id, pc: pc ? pc.connectionState : "none"});
-    }
+    });
   }
 
   function flushCandidates() {
-    var list = queued; queued = [];
+    var list = queued.concat(early[gen] || []);
+    queued = [];
+    delete early[gen];
     list.forEach(function (c) { pc.addIceCandidate(c).catch(function () { /* stale */ }); });
   }
 
@@ -228,7 +244,13 @@
     if (d.type === "offer") {
       if (call.caller === side) { return; } // only the caller offers
       var fresh = msg.gen !== gen || !pc;
-      if (fresh) { gen = msg.gen; makePc(); }
+      if (fresh) {
+        gen = msg.gen;
+        makePc();
+        var ahead = early[gen];
+        early = {}; // older generations' candidates are of no use now
+        if (ahead) { early[gen] = ahead; }
+      }
       var mine = pc;
       return mine.setRemoteDescription(d).then(function () {
         if (fresh) {
@@ -251,11 +273,20 @@
     return pc.setRemoteDescription(d).then(flushCandidates);
   }
 
+  // Signals may overtake each other on the way (the server handles events in parallel):
+  // a candidate ahead of its offer waits for it, one ahead of an ICE restart's offer is
+  // tried again once that offer is applied.
   function onCandidate(msg) {
-    if (msg.gen !== gen || !pc) { return; }
     if (!msg.candidate) { return; } // the end of their candidates
+    if (msg.gen !== gen || !pc) {
+      (early[msg.gen] = early[msg.gen] || []).push(msg.candidate);
+      return;
+    }
     if (pc.remoteDescription) {
-      pc.addIceCandidate(msg.candidate).catch(function () { /* from a closed generation */ });
+      var mine = pc;
+      pc.addIceCandidate(msg.candidate).catch(function () {
+        if (pc === mine) { queued.push(msg.candidate); }
+      });
     } else {
       queued.push(msg.candidate);
     }
@@ -366,11 +397,12 @@
     $("record-ask").hidden = !(s.status === "asking" && !s[side]);
     if (s.status === "asking") { words = s[side] ? t.record_waiting : t.record_asked; }
     else if (s.status === "recording") { words = t.recording; }
+    else if (s.status === "finishing") { words = t.record_saving; }
     else if (s.status === "refused") { words = t.record_refused; }
     else if (s.status === "ready") { words = t.record_ready; }
     else if (s.status === "failed") { words = t.record_failed; }
     $("record-status").textContent = words;
-    $("record-start").hidden = s.status === "asking" || s.status === "recording" || s.status === "ready";
+    $("record-start").hidden = true; // asked once per call
     $("record-stop").hidden = s.status !== "recording";
     if (s.status === "recording" && inCall) { startRecorder(); } else { stopRecorder(); }
   }
@@ -429,31 +461,51 @@
   }
 
   function failed(ack) {
-    stopMedia();
+    if (!inCall) { stopMedia(); } // media a live call uses stays on
     say(t.failed.replace("{reason}", ack.error || ""));
     render();
   }
 
+  // One start, answer or rejoin at a time (a double tap must not start two).
+  function once(action) {
+    return function () {
+      if (busy) { return; }
+      busy = true;
+      var done = function () { busy = false; };
+      action().then(done, done);
+    };
+  }
+
+  function ringOut(state) { // the server's ring time is over: give up
+    clearTimeout(ringTimer);
+    var left = RING_MS - (state.ringing_for || 0) * 1000;
+    ringTimer = setTimeout(function () {
+      if (!call || call.id !== state.id || call.status !== "ringing") { return; }
+      if (inCall) { socket.emit("call_end", {call: call.id}); }
+      else { call = null; say(t.missed); render(); } // the caller's page went away
+    }, Math.max(0, left));
+  }
+
   function start(kind) {
     say(t.calling);
-    getMedia(kind).then(function () {
+    return getMedia(kind).then(function () {
       return emit("call_start", {consultation: cid, kind: kind});
     }).then(function (ack) {
       if (!ack.ok) { failed(ack); return; }
       enter(ack);
-      ringTimer = setTimeout(function () { // nobody answered: give up
-        if (call && call.status === "ringing" && inCall) { socket.emit("call_end", {call: call.id}); }
-      }, 60000);
+      ringOut(ack.call);
     }).catch(function () { stopMedia(); say(t.no_media); });
   }
 
   function accept() {
     var ringing = call;
-    getMedia(ringing.kind).then(function () {
+    if (!ringing) { return Promise.resolve(); }
+    return getMedia(ringing.kind).then(function () {
       return emit("call_answer", {call: ringing.id, accept: true});
     }).then(function (ack) {
       if (!ack.ok) { failed(ack); return; }
       if (ack.call.status !== "active") { stopMedia(); call = null; say(t.missed); render(); return; }
+      clearTimeout(ringTimer);
       enter(ack); // the caller's page offers now
       say(t.connecting);
     }).catch(function () { stopMedia(); say(t.no_media); });
@@ -462,7 +514,8 @@
   // After a reload or a reconnect: take part again in the open call.
   function rejoin() {
     var current = call;
-    getMedia(current.kind).then(function () {
+    if (!current) { return Promise.resolve(); }
+    return getMedia(current.kind).then(function () {
       return emit("call_join", {call: current.id, pc: pc ? pc.connectionState : "none"});
     }).then(function (ack) {
       if (!ack.ok) { remember(null); failed(ack); return; }
@@ -479,7 +532,8 @@
       return;
     }
     call = stamp(open);
-    if (open.status === "active" && (inCall || mine === open.id)) { rejoin(); return; }
+    if (open.status === "active" && (inCall || mine === open.id)) { once(rejoin)(); return; }
+    if (open.status === "ringing") { ringOut(open); }
     if (open.status === "ringing" && open.caller === side && mine === open.id && !inCall) {
       getMedia(open.kind).then(function () { inCall = true; render(); say(t.calling); });
       return;
@@ -492,6 +546,7 @@
     if (s.status === "ringing" || s.status === "active") {
       var wasRinging = call && call.id === s.id && call.status === "ringing";
       call = stamp(s);
+      if (s.status === "ringing" && !wasRinging) { ringOut(s); }
       if (s.status === "active" && inCall && wasRinging && s.caller === side) {
         clearTimeout(ringTimer);
         if (haveIce) { connect(); }
@@ -545,13 +600,13 @@
     render();
   });
 
-  $("call-audio").addEventListener("click", function () { start("audio"); });
-  $("call-video").addEventListener("click", function () { start("video"); });
-  $("call-accept").addEventListener("click", accept);
+  $("call-audio").addEventListener("click", once(function () { return start("audio"); }));
+  $("call-video").addEventListener("click", once(function () { return start("video"); }));
+  $("call-accept").addEventListener("click", once(accept));
   $("call-decline").addEventListener("click", function () {
     if (call) { socket.emit("call_answer", {call: call.id, accept: false}); }
   });
-  $("call-join").addEventListener("click", rejoin);
+  $("call-join").addEventListener("click", once(rejoin));
   $("call-hangup").addEventListener("click", function () {
     if (!call) { leave(""); return; }
     emit("call_end", {call: call.id}).then(function () { if (inCall) { leave(t.ended); } });
