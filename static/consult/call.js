@@ -63,8 +63,14 @@
   }
 
   // --- what the section shows -------------------------------------------------------
+  var pageTitle = document.title;
+
   function render() {
     var open = call && (call.status === "ringing" || call.status === "active");
+    // An incoming call is announced at once and shows in the tab's title.
+    var incoming = !!(open && call.status === "ringing" && call.caller !== side && !inCall);
+    statusEl.setAttribute("aria-live", incoming ? "assertive" : "polite");
+    document.title = incoming ? "\u260E " + pageTitle : pageTitle;
     $("call-idle").hidden = !!open || !supported;
     $("call-incoming").hidden = !(open && call.status === "ringing" && call.caller !== side && !inCall);
     $("call-elsewhere").hidden = !(open && call.status === "active" && !inCall);

@@ -103,7 +103,10 @@ def start_video_call(doctor: Any, patient: Any, double_tap: bool = False) -> Non
     expect(doctor.locator("#call-status")).to_have_text("Calling…")
     expect(patient.locator("#call-status")).to_have_text(
         "The doctor is calling you: video call")
+    expect(patient.locator("#call-status")).to_have_attribute("aria-live", "assertive")
+    expect(patient).to_have_title(re.compile("^\u260e "))  # seen from another tab too
     getattr(patient.get_by_role("button", name="Accept"), press)()
+    expect(patient).not_to_have_title(re.compile("^\u260e "))
 
 
 def test_doctor_and_patient_hold_a_video_call_and_hang_up(call_pages, consultation):
