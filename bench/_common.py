@@ -86,3 +86,22 @@ def tracebacks(err_path: Path, limit: int = 2) -> list[str]:
     text = err_path.read_text(errors="replace")
     starts = [m.start() for m in re.finditer(r"Traceback \(most recent call last\)", text)]
     return [text[max(0, i - 300):i + 4000] for i in starts[:limit]]
+
+
+def wait_until_up(proc: subprocess.Popen[bytes], port: int, name: str, err_path: Path,
+                  seconds: float = 60) -> None:
+    """Return once the server answers ``GET /api/v1/ping`` on 127.0.0.1:``port``; raise
+    RuntimeError (with the end of its stderr) if it exits or takes over ``seconds``."""
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}:\n"
+                               f"{err_path.read_text(errors='replace')[-3000:]}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=2).ok:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not answer /api/v1/ping within {seconds:g} s")
+        time.sleep(0.2)

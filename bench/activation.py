@@ -115,6 +115,7 @@ from bench._common import (  # noqa: E402, F401
     machine,
     stop_group,
     tracebacks,
+    wait_until_up,
 )
 from core import clock  # noqa: E402
 
@@ -461,19 +462,7 @@ def running_server(name: str, argv: list[str], env: dict[str, str], port: int,
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=err,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}:\n"
-                                   f"{err_path.read_text(errors='replace')[-3000:]}")
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{name} did not answer /api/v1/ping within 60 s")
-            time.sleep(0.2)
+        wait_until_up(proc, port, name, err_path)
         log(f"{name} is up on 127.0.0.1:{port} (pid {proc.pid})")
         yield err_path
     finally:

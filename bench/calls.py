@@ -100,6 +100,7 @@ from bench._common import (  # noqa: E402
     machine,
     stop_group,
     tracebacks,
+    wait_until_up,
 )
 
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "gunicorn").exists() \
@@ -443,24 +444,13 @@ def running_server(kind: str, port: int, env: dict[str, str], logs: Path
                    ) -> Iterator[Path]:
     """Start the server; yield its stderr's path once it answers ``/api/v1/ping``;
     always stop it (its process group)."""
-    import requests
 
     err_path = logs / f"{kind}.stderr"
     with open(logs / f"{kind}.stdout", "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen(server_cmd(kind, port), cwd=ROOT, env=env, stdout=out,
                                 stderr=err, stdin=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{kind} exited with {proc.returncode}:\n"
-                                   f"{err_path.read_text(errors='replace')[-3000:]}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"http://127.0.0.1:{port}/api/v1/ping", timeout=2).ok:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{kind} did not answer /api/v1/ping within 60 s")
-            time.sleep(0.2)
+        wait_until_up(proc, port, kind, err_path)
         log(f"{kind} is up on 127.0.0.1:{port} (pid {proc.pid})")
         yield err_path
     finally:

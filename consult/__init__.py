@@ -1,5 +1,6 @@
-"""Consultations: the on-duty queue, the real-time chat, conclusions and history
-(calls, referrals and documents come later)."""
+"""Consultations: the on-duty queue, the real-time chat, audio and video calls (and
+their recordings), the connection test, conclusions and history (referrals and
+documents come later)."""
 
 from __future__ import annotations
 
