@@ -102,18 +102,10 @@ from bench._common import (  # noqa: E402
     tracebacks,
     wait_until_up,
 )
+from tests.e2e.chromium import BASE_ARGS, CHROMIUM, MEDIA_ARGS  # noqa: E402 (as the tests)
 
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "gunicorn").exists() \
     else Path(sys.executable).parent
-CHROMIUM = "/usr/bin/chromium"
-# tests/e2e/conftest.py: BASE_ARGS + MEDIA_ARGS (copied: the bench does not import pytest).
-BASE_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run",
-             "--disable-quic"]
-MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              "--allow-loopback-in-peer-connection",
-              "--disable-features=WebRtcHideLocalIpsWithMdns",
-              "--autoplay-policy=no-user-gesture-required"]
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"  # noqa: S105 (fixed on purpose)
 CODE_KEY = "bench-activation-code-key-0123456789"
 DATA_KEY = "YmVuY2gtZGF0YS1rZXktbm90LWZvci1wcm9kdWN0aW8="  # a Fernet key for the run

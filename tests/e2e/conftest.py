@@ -14,19 +14,9 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+from tests.e2e.chromium import BASE_ARGS, CHROMIUM, MEDIA_ARGS
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-BASE_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run",
-             "--disable-quic"]
-# WebRTC on loopback with a fake camera (a moving test pattern) and microphone (a beep),
-# no permission prompt, host candidates as plain addresses, media that plays unasked.
-MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              "--allow-loopback-in-peer-connection",
-              "--disable-features=WebRtcHideLocalIpsWithMdns",
-              "--autoplay-policy=no-user-gesture-required"]
 
 
 @pytest.fixture(scope="session")
