@@ -230,6 +230,31 @@ def test_a_poor_network_switches_the_call_to_audio_and_says_so(call_pages, consu
     expect(patient.locator("#body")).to_be_editable()
 
 
+# The camera is busy (another app holds it): asking for video fails, audio works.
+CAMERA_BUSY = """() => {
+  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (constraints) => constraints && constraints.video
+    ? Promise.reject(new DOMException("Could not start video source", "NotReadableError"))
+    : original(constraints);
+}"""
+
+
+def test_without_a_camera_the_video_call_goes_on_with_audio_and_says_so(
+        call_pages, consultation):
+    doctor, patient = call_pages["doctor"], call_pages["patient"]
+    patient.evaluate(CAMERA_BUSY)
+    start_video_call(doctor, patient)
+    expect(patient.locator("#call-notice")).to_have_text(
+        "The camera is not available: the call goes on with audio only.")
+    assert media_flows(patient)["frames"] > 0  # the doctor's video still arrives
+    before = doctor.evaluate(INBOUND)  # the doctor hears the patient, sees no video
+    doctor.wait_for_timeout(1500)
+    after = doctor.evaluate(INBOUND)
+    assert after["audio"] > before["audio"] > 0 and after["frames"] == 0
+    assert patient.evaluate("window.pdCall.pc.getSenders()"
+                            ".every((s) => !s.track || s.track.kind !== 'video')")
+
+
 def test_with_both_consents_the_call_is_recorded_and_played_from_the_transcript(
         recording_worker, call_pages, consultation):
     doctor, patient = call_pages["doctor"], call_pages["patient"]
