@@ -93,6 +93,7 @@ ZONE = ZoneInfo("Asia/Almaty")  # the app's default TIMEZONE
 FULL_NAME = "Тестов Бенч Бенчович"
 WRONG_CODE = "WRONG-CODE-0000"
 DATA_KEY = "YmVuY2gtZGF0YS1rZXktbm90LWZvci1wcm9kdWN0aW8="  # a Fernet key for the run
+DOCUMENT_KEY = "bench:YmVuY2gtZG9jdW1lbnQta2V5LW5vdC1mb3ItcHJvZCE"  # AES-256 for the run
 MAX_WRONG_PER_POLICY = 4  # the app locks a policy at the 5th wrong code
 TARGETS = {"activate": 5.0, "wrong-code": 2.0}
 IMPORT_TARGET = 5000.0  # rows/s
@@ -102,7 +103,7 @@ APP_ENV = ("DATABASE_URL", "SECRET_KEY", "BASE_URL", "TIMEZONE", "MAIL_SERVER", 
            "MAIL_DEFAULT_SENDER", "REDIS_URL", "ACTIVATION_CODE_KEY", "PROXY_FIX_X_FOR",
            "INSURER_NAME", "CONTACT_CENTRE_PHONE", "SELF_PAY_PRICE_KZT",
            "RATELIMIT_ACTIVATION", "RATELIMIT_LOGIN", "INSTANCE_PATH", "FLASK_APP",
-           "DATA_KEYS")
+           "DATA_KEYS", "DOCUMENT_KEYS")
 
 
 # --------------------------------------------------------------------------- IINs
@@ -189,6 +190,7 @@ def app_env(database_url: str, tmp: Path) -> dict[str, str]:
         "SECRET_KEY": SECRET_KEY,
         "ACTIVATION_CODE_KEY": CODE_KEY,
         "DATA_KEYS": DATA_KEY,
+        "DOCUMENT_KEYS": DOCUMENT_KEY,
         "RATELIMIT_ACTIVATION": "1000000 per minute",
         "INSTANCE_PATH": str(tmp / "instance"),
         "PYTHONUNBUFFERED": "1",
@@ -245,7 +247,7 @@ def measure_import(env: dict[str, str], tmp: Path, first: list[PolicyRow],
     for key in APP_ENV:
         os.environ.pop(key, None)
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ACTIVATION_CODE_KEY",
-                                           "DATA_KEYS", "INSTANCE_PATH",
+                                           "DATA_KEYS", "DOCUMENT_KEYS", "INSTANCE_PATH",
                                            "RATELIMIT_ACTIVATION")})
     from activation import rules
     from activation.registry import import_csv

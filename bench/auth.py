@@ -118,7 +118,7 @@ AUDIT_TARGET = 2.0  # append+commit ÷ plain insert+commit
 LIMIT_SETTINGS = ("RATELIMIT_LOGIN", "RATELIMIT_LOGIN_ACCOUNT_IP", "RATELIMIT_LOGIN_ACCOUNT")
 RAISED_LIMIT = "1000000 per minute"
 # Settings this script gives the app besides bench/activation.py's app_env().
-EXTRA_ENV = ("DATA_KEYS", *LIMIT_SETTINGS)
+EXTRA_ENV = ("DATA_KEYS", "DOCUMENT_KEYS", *LIMIT_SETTINGS)
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 
 

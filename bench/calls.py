@@ -109,13 +109,15 @@ BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin" / "gunicorn").exists() \
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"  # noqa: S105 (fixed on purpose)
 CODE_KEY = "bench-activation-code-key-0123456789"
 DATA_KEY = "YmVuY2gtZGF0YS1rZXktbm90LWZvci1wcm9kdWN0aW8="  # a Fernet key for the run
+DOCUMENT_KEY = "bench:YmVuY2gtZG9jdW1lbnQta2V5LW5vdC1mb3ItcHJvZCE"  # AES-256 for the run
 PASSWORD = "bench calls correct horse"  # noqa: S105
 APP_ENV = ("DATABASE_URL", "SECRET_KEY", "BASE_URL", "TIMEZONE", "MAIL_SERVER", "MAIL_PORT",
            "MAIL_USE_TLS", "MAIL_USE_SSL", "MAIL_USERNAME", "MAIL_PASSWORD",
            "MAIL_DEFAULT_SENDER", "REDIS_URL", "ACTIVATION_CODE_KEY", "PROXY_FIX_X_FOR",
            "INSURER_NAME", "CONTACT_CENTRE_PHONE", "SELF_PAY_PRICE_KZT",
            "RATELIMIT_ACTIVATION", "RATELIMIT_LOGIN", "INSTANCE_PATH", "FLASK_APP",
-           "DATA_KEYS", "SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_CHANNEL", "CALL_ICE_SERVERS",
+           "DATA_KEYS", "DOCUMENT_KEYS", "SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_CHANNEL",
+           "CALL_ICE_SERVERS",
            "TURN_URLS", "TURN_SECRET", "MEDIA_WORKERS", "MEDIA_WORKER_URLS", "DEMO")
 TARGET_P95_MS = 1500.0
 CALL_TIMEOUT_MS = 20_000
@@ -340,6 +342,7 @@ def app_env(database_url: str, tmp: Path, port: int) -> dict[str, str]:
         "SECRET_KEY": SECRET_KEY,
         "ACTIVATION_CODE_KEY": CODE_KEY,
         "DATA_KEYS": DATA_KEY,
+        "DOCUMENT_KEYS": DOCUMENT_KEY,
         "BASE_URL": f"http://127.0.0.1:{port}",
         "MEDIA_WORKERS": "0",  # flask serve: no media worker (the connection test's)
     })
@@ -362,7 +365,8 @@ def seed(env: dict[str, str]) -> People:
     for key in APP_ENV:
         os.environ.pop(key, None)
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ACTIVATION_CODE_KEY",
-                                           "DATA_KEYS", "INSTANCE_PATH", "BASE_URL")})
+                                           "DATA_KEYS", "DOCUMENT_KEYS", "INSTANCE_PATH",
+                                           "BASE_URL")})
     from accounts.models import User
     from accounts.passwords import hash_password
     from activation.models import Activation, Insured, Policy

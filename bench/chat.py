@@ -104,6 +104,7 @@ DOC = ROOT / "docs" / "performance.md"
 SECRET_KEY = "bench-secret-key-not-for-production-0123456789"  # noqa: S105 (fixed on purpose)
 CODE_KEY = "bench-activation-code-key-0123456789"
 DATA_KEY = "YmVuY2gtZGF0YS1rZXktbm90LWZvci1wcm9kdWN0aW8="  # a Fernet key for the run
+DOCUMENT_KEY = "bench:YmVuY2gtZG9jdW1lbnQta2V5LW5vdC1mb3ItcHJvZCE"  # AES-256 for the run
 REDIS_URL = "redis://127.0.0.1:6379/9"
 ZONE = ZoneInfo("Asia/Almaty")
 APP_ENV = ("DATABASE_URL", "SECRET_KEY", "BASE_URL", "TIMEZONE", "MAIL_SERVER", "MAIL_PORT",
@@ -111,7 +112,7 @@ APP_ENV = ("DATABASE_URL", "SECRET_KEY", "BASE_URL", "TIMEZONE", "MAIL_SERVER", 
            "MAIL_DEFAULT_SENDER", "REDIS_URL", "ACTIVATION_CODE_KEY", "PROXY_FIX_X_FOR",
            "INSURER_NAME", "CONTACT_CENTRE_PHONE", "SELF_PAY_PRICE_KZT",
            "RATELIMIT_ACTIVATION", "RATELIMIT_LOGIN", "INSTANCE_PATH", "FLASK_APP",
-           "DATA_KEYS", "SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_CHANNEL",
+           "DATA_KEYS", "DOCUMENT_KEYS", "SOCKETIO_MESSAGE_QUEUE", "SOCKETIO_CHANNEL",
            "CONSULT_MAX_CHATS_PER_DOCTOR", "PAYMENT_PROVIDER", "ECHO_MESSAGE_QUEUE",
            "ECHO_CHANNEL")
 TARGET_P99_MS = 100.0
@@ -155,6 +156,7 @@ def app_env(database_url: str, tmp: Path) -> dict[str, str]:
         "SECRET_KEY": SECRET_KEY,
         "ACTIVATION_CODE_KEY": CODE_KEY,
         "DATA_KEYS": DATA_KEY,
+        "DOCUMENT_KEYS": DOCUMENT_KEY,
     })
     return env
 
@@ -172,7 +174,7 @@ def seed(env: dict[str, str], n: int) -> tuple[list[Pair], Any]:
     for key in APP_ENV:
         os.environ.pop(key, None)
     os.environ.update({k: env[k] for k in ("DATABASE_URL", "SECRET_KEY", "ACTIVATION_CODE_KEY",
-                                           "DATA_KEYS", "INSTANCE_PATH")})
+                                           "DATA_KEYS", "DOCUMENT_KEYS", "INSTANCE_PATH")})
     from accounts.models import User, UserSession
     from activation.models import Activation, Insured, Policy
     from consult.models import Consultation

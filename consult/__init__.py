@@ -1,6 +1,6 @@
 """Consultations: the on-duty queue, the real-time chat, audio and video calls (and
-their recordings), the connection test, conclusions and history (referrals and
-documents come later)."""
+their recordings), the connection test, conclusions and history, and medical
+documents (consult.documents); referrals and slots come later."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ bp = Blueprint("consult", __name__, url_prefix="/consult")
 
 def init_app(app: Flask) -> None:
     """Register the pages, the API and the Socket.IO events."""
-    from consult import api, check, payments, routes, sockets  # noqa: F401  (views, events)
+    from consult import api, check, documents, payments, routes, sockets  # noqa: F401
 
     app.register_blueprint(bp)
     app.register_blueprint(api.bp)
+    documents.init_app(app)
     app.jinja_env.globals.update(coverage_label=routes.coverage_label, money=payments.money,
                                  status_label=routes.status_label,
                                  call_event_text=routes.call_event_text,

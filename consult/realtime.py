@@ -60,3 +60,9 @@ def call_state(state: dict[str, Any]) -> None:
 def recording(consultation_id: int, state: dict[str, Any]) -> None:
     """A call's recording changed (``consult.recordings.payload``)."""
     socketio.emit("call_recording", state, to=room(consultation_id))
+
+
+def documents_changed(consultation_id: int) -> None:
+    """A document was uploaded in the consultation or reviewed: both pages reload their
+    documents panel (the event carries no contents)."""
+    socketio.emit("documents", {"consultation": consultation_id}, to=room(consultation_id))

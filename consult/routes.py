@@ -14,6 +14,8 @@ from werkzeug.wrappers import Response
 
 from accounts import audit
 from consult import bp, calls, payments, realtime, recordings, services
+from consult.documents import services as documents
+from consult.documents.forms import KIND_LABELS
 from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
 from consult.forms import CHANNEL_LABELS, ConclusionForm, RequestForm
 from consult.models import Consultation
@@ -97,6 +99,8 @@ def _room_page(consultation: Consultation, side: str, form: ConclusionForm | Non
         channel_labels=CHANNEL_LABELS, marks=services.marks(consultation),
         recorded=recordings.ready_for([consultation.id]),
         recording_offered=recordings.enabled(),
+        room_documents=documents.for_room(current_user, consultation, side),
+        doc_kinds=KIND_LABELS, today=clock.today(),
         age=services.age_of(consultation, clock.today()))
 
 

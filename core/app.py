@@ -15,6 +15,7 @@ from core import access, config, i18n, problems, security
 from core.access import public
 from core.db import render_item, tune_sqlite
 from core.extensions import babel, csrf, db, limiter, login_manager, mail, migrate, socketio
+from core.uploads import StreamingRequest
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -27,6 +28,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         static_folder=str(root / "static"),
         instance_path=os.environ.get("INSTANCE_PATH") or str(root / "instance"),
     )
+    app.request_class = StreamingRequest
     config.load(app, overrides)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO)

@@ -35,6 +35,16 @@ def keys_new() -> None:
     click.echo(new_key())
 
 
+@keys_group.command("new-document-key")
+@click.argument("key_id", default="k1")
+def keys_new_document_key(key_id: str) -> None:
+    """Print a fresh ``id:key`` for DOCUMENT_KEYS (put it first to rotate; keep the old
+    ones after it until `flask documents rekey` has moved every file)."""
+    from core.sealed import new_key
+
+    click.echo(new_key(key_id))
+
+
 @click.group("outbox")
 def outbox_group() -> None:
     """The mail outbox: deliver it from its own process when the web runs under gunicorn."""
@@ -199,7 +209,11 @@ def run_server(app: Flask, host: str, port: int) -> None:
 
     sender = OutboxSender(app)
     sender.start()
+    # Domains add their own background loops here (``start(app)`` returns a stopper).
+    stoppers = [start(app) for start in app.extensions.get("serve_background", [])]
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         sender.stop()
+        for stop in stoppers:
+            stop()

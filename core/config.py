@@ -52,12 +52,21 @@ ENV_SETTINGS = (
     "MEDIA_MAX_SESSIONS",
     "MEDIA_TEST_SECONDS",
     "RECORDINGS_DIR",
+    "DOCUMENT_KEYS",
+    "DOCUMENTS_DIR",
+    "DOCUMENT_STORAGE",
+    "DOCUMENT_MAX_BYTES",
+    "DOCUMENT_MAX_PIXELS",
+    "DOCUMENT_MAX_PAGES",
+    "UPLOAD_TMP_DIR",
+    "CLAMD_SOCKET",
 )
 
 _BOOL = {"MAIL_USE_TLS", "MAIL_USE_SSL", "DEMO", "TESTING", "CALL_RECORDING"}
 _INT = {"MAIL_PORT", "PROXY_FIX_X_FOR", "SELF_PAY_PRICE_KZT", "CONSULT_MAX_CHATS_PER_DOCTOR",
         "DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "TURN_TTL_SECONDS", "MEDIA_WORKERS",
-        "MEDIA_MAX_SESSIONS", "MEDIA_TEST_SECONDS"}
+        "MEDIA_MAX_SESSIONS", "MEDIA_TEST_SECONDS", "DOCUMENT_MAX_BYTES", "DOCUMENT_MAX_PIXELS",
+        "DOCUMENT_MAX_PAGES"}
 
 
 class ConfigError(RuntimeError):
@@ -140,6 +149,16 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MEDIA_HOST_ADDRESSES": "",  # the worker's ICE host addresses; empty = all interfaces
         "MEDIA_MAX_SESSIONS": 8,  # concurrent media sessions one worker accepts
         "MEDIA_TEST_SECONDS": 30,  # a connection test's longest duration
+        # Medical documents (consult/documents/): sealed with DOCUMENT_KEYS (AES-256-GCM).
+        "DOCUMENTS_DIR": str(Path(instance_path) / "documents"),  # outside static/
+        "DOCUMENT_STORAGE": "local",  # or module:Class of another store (core.storage)
+        "DOCUMENT_MAX_BYTES": 20 * 1024 * 1024,  # one file
+        "DOCUMENT_MAX_PIXELS": 50_000_000,  # an image's width x height (decompression bombs)
+        "DOCUMENT_MAX_PAGES": 500,  # a PDF's pages
+        "UPLOAD_TMP_DIR": None,  # uploads in progress (unnamed files); None = the system's
+        "CLAMD_SOCKET": None,  # clamd's Unix socket: scan uploads before they are shown
+        # Every form field and file is a part; an upload has six. Werkzeug's default is 1000.
+        "MAX_FORM_PARTS": 50,
     }
 
 
@@ -197,6 +216,18 @@ def load(app: Any, overrides: dict[str, Any] | None) -> None:
         app.config["DATA_KEYS"] = (
             "ZGVtby1kYXRhLWtleS1kby1ub3QtdXNlLWluLXByb2Q=" if app.config["DEMO"]
             else Fernet.generate_key().decode()
+        )
+    if not app.config.get("DOCUMENT_KEYS"):
+        if not relaxed:
+            raise ConfigError(
+                "DOCUMENT_KEYS must be set outside demo and test mode; make a key with: "
+                "flask keys new-document-key"
+            )
+        from core.sealed import new_key
+
+        app.config["DOCUMENT_KEYS"] = (
+            "demo:ZGVtby1kb2N1bWVudC1rZXktMzItYnl0ZXMtbG9uZyE" if app.config["DEMO"]
+            else new_key("test")
         )
     if app.config["BASE_URL"].startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True

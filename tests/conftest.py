@@ -107,8 +107,9 @@ class FreshContextClient(FlaskClient):
 
 
 @pytest.fixture
-def app(schema_url: str, app_config: dict[str, Any]) -> Iterator[Any]:
-    application = make_app(schema_url, **app_config)
+def app(schema_url: str, app_config: dict[str, Any], tmp_path: Path) -> Iterator[Any]:
+    application = make_app(schema_url, **{"DOCUMENTS_DIR": str(tmp_path / "documents"),
+                                          **app_config})
     application.test_client_class = FreshContextClient
     with application.app_context():
         limiter.reset()
@@ -246,5 +247,6 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 # Shared fixtures defined beside their helpers (imported last: they use LiveServer).
+from tests.document_helpers import docs  # noqa: E402, F401
 from tests.media_helpers import loopback_peer, recording_worker  # noqa: E402, F401
 from tests.socket_helpers import room  # noqa: E402, F401

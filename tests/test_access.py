@@ -57,9 +57,18 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "consult_api.get_queue": frozenset({"doctor"}),
     "consult_api.take_consultation": frozenset({"doctor"}),
     "consult_api.operator_stats": frozenset({"operator", "admin"}),
+    "documents.index": frozenset({"patient"}),
+    "documents.upload": frozenset({"patient"}),
+    "documents.view": frozenset({"patient", "doctor"}),
+    "documents.download": frozenset({"patient", "doctor"}),
+    "documents.image": frozenset({"patient", "doctor"}),
+    "documents.page": frozenset({"patient", "doctor"}),
+    "documents.thumbnail": frozenset({"patient", "doctor"}),
+    "documents.review": frozenset({"doctor"}),
+    "documents.panel": frozenset({"patient", "doctor"}),
 }
 ARGS = {"token": "no-such-token", "number": "NO-SUCH", "code": "en", "consultation_id": 999999,
-        "call_id": 999999}
+        "call_id": 999999, "document_id": 999999, "page": 1}
 
 
 def test_every_route_has_a_declared_and_expected_decision(app):

@@ -261,6 +261,7 @@ def test_a_message_sent_through_one_process_reaches_a_client_of_the_other(tmp_pa
         **os.environ,
         "SECRET_KEY": "two-process-secret", "ACTIVATION_CODE_KEY": "two-process-code-key",
         "DATA_KEYS": "ZGVtby1kYXRhLWtleS1kby1ub3QtdXNlLWluLXByb2Q=",
+        "DOCUMENT_KEYS": "k1:dHdvLXByb2Nlc3MtZG9jdW1lbnQta2V5LTMyLWJ5dGU",
         "SOCKETIO_CHANNEL": f"pd-test-{uuid.uuid4().hex[:8]}",
         "INSTANCE_PATH": str(tmp_path),
         "RATELIMIT_LOGIN_ACCOUNT_IP": "1000 per minute",

@@ -1,0 +1,63 @@
+"""``flask documents``: the virus-scan backlog and key rotation, for the on-call."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from core.extensions import db
+
+
+@click.group("documents")
+def documents_group() -> None:
+    """Medical documents: scanning and keys."""
+
+
+@documents_group.command("scan")
+@click.option("--loop", is_flag=True, help="Keep scanning every 30 s until interrupted.")
+@with_appcontext
+def scan_command(loop: bool) -> None:
+    """Scan documents kept pending while clamd (CLAMD_SOCKET) was down."""
+    from consult.documents import services
+
+    while True:
+        counts = services.scan_pending()
+        db.session.commit()
+        click.echo(f"ready {counts['ready']}, rejected {counts['rejected']}, "
+                   f"still pending {counts['pending']}")
+        if not loop:
+            return
+        time.sleep(30)
+
+
+@documents_group.command("rekey")
+@with_appcontext
+def rekey_command() -> None:
+    """Seal files again with the first key of DOCUMENT_KEYS (after a rotation)."""
+    from consult.documents import services, vault
+
+    total = 0
+    while batch := services.sealed_with_old_keys():
+        for document in batch:
+            old = services.rekey(document)
+            db.session.commit()  # the row points at the new blobs: the old ones can go
+            vault.delete(*old)
+            total += 1
+    click.echo(f"{total} documents sealed again with the current key")
+
+
+@documents_group.command("status")
+@with_appcontext
+def status_command() -> None:
+    """Count documents by status and by the key that sealed them."""
+    from consult.documents.models import Document
+
+    for status, count in db.session.execute(
+            select(Document.status, func.count()).group_by(Document.status)):
+        click.echo(f"{status:<9} {count:>7}")
+    for key_id, count in db.session.execute(
+            select(Document.key_id, func.count()).group_by(Document.key_id)):
+        click.echo(f"key {key_id:<12} {count:>7}")

@@ -1,0 +1,272 @@
+"""Document pages: the patient's list and upload, the viewer, the files themselves (each
+one audited, never cached, never sniffed), and the doctor's review. Thin: the rules
+are in :mod:`consult.documents.services`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from accounts import audit
+from consult import realtime
+from consult import services as consult_services
+from consult.documents import bp, services, vault
+from consult.documents.forms import KIND_LABELS
+from consult.documents.models import Document
+from consult.errors import ConsultRefused
+from core import clock
+from core.access import allow
+from core.extensions import csrf, db, limiter
+from core.problems import problem
+
+UPLOAD_LIMIT = "60 per hour"
+# What the form's other fields may add to the file in one request.
+FORM_OVERHEAD = 64 * 1024
+# The viewer shows this many pages of a PDF; the rest are in the download.
+VIEWER_PAGES = 50
+
+
+def _user_key() -> str:
+    return f"user:{current_user.id}" if current_user.is_authenticated else \
+        f"ip:{request.remote_addr}"
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.get("/")
+@allow("patient")
+def index() -> str:
+    """The account's documents, newest first, and the upload form."""
+    return render_template("documents/index.html", documents=services.of_account(current_user),
+                           people=consult_services.people_of(current_user),
+                           kinds=KIND_LABELS, today=clock.today())
+
+
+def _refused(exc: ConsultRefused) -> Response | tuple[str, int]:
+    db.session.rollback()
+    if _wants_json():
+        return problem(exc.status, exc.detail, exc.detail, errors=exc.errors)
+    flash(" ".join(m for msgs in exc.errors.values() for m in msgs) or exc.detail, "error")
+    return redirect(request.referrer or url_for("documents.index"))  # type: ignore[return-value]
+
+
+@bp.post("/")
+@allow("patient")
+@csrf.exempt
+@limiter.limit(UPLOAD_LIMIT, key_func=_user_key)
+def upload() -> Any:
+    """One file and its title, date and type (the page's script sends each chosen file
+    as its own request, with a progress bar). JSON for the script, a redirect for a
+    plain form. A refused upload leaves no row and no file."""
+    max_bytes = current_app.config["DOCUMENT_MAX_BYTES"]
+    request.max_content_length = max_bytes + FORM_OVERHEAD
+    try:
+        if current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()  # reads the body: after the limit is raised for this view only
+        form, files = request.form, request.files
+    except RequestEntityTooLarge:
+        too_big = (request.content_length or 0) > max_bytes
+        message = (_("The file is larger than %(num)s MB.", num=max_bytes // (1024 * 1024))
+                   if too_big else _("The form has too many parts. Upload one file at a "
+                                     "time."))
+        return _refused(ConsultRefused(message, 413, {"file": [message]}))
+    except ClientDisconnected:
+        return _refused(ConsultRefused(_("The upload was interrupted. Please try again."),
+                                       400))
+    file = files.get("file")
+    req = services.UploadRequest(
+        title=form.get("title"), document_date=form.get("document_date"),
+        kind=form.get("kind"), insured_id=form.get("insured_id"),
+        consultation_id=form.get("consultation_id"),
+        file_name=file.filename if file else None, file=file.stream if file else None)
+    document: Document | None = None
+    try:
+        document = services.upload(current_user, req)
+        audit.append("document.uploaded", actor=current_user, subject=f"document:{document.id}",
+                     details={"type": document.content_type, "bytes": document.size_bytes,
+                              "status": document.status})
+        db.session.commit()
+    except ConsultRefused as exc:
+        return _refused(exc)
+    except BaseException:
+        db.session.rollback()
+        if document is not None:
+            services.discard(document)
+        raise
+    if document.consultation_id is not None:
+        realtime.documents_changed(document.consultation_id)
+    if _wants_json():
+        return jsonify(_summary(document)), 201
+    flash(_("The document was uploaded."), "info")
+    return redirect(url_for("documents.view", document_id=document.id))
+
+
+def _summary(document: Document) -> dict[str, Any]:
+    return {"id": document.id, "title": document.title, "status": document.status,
+            "url": url_for("documents.view", document_id=document.id),
+            "thumbnail": url_for("documents.thumbnail", document_id=document.id)}
+
+
+def _visible(document_id: int, contents: bool = False) -> Document:
+    try:
+        if contents:
+            return services.readable(current_user, document_id)
+        return services.visible(current_user, document_id)
+    except ConsultRefused as exc:
+        abort(exc.status)
+
+
+def _audit_view(document: Document, part: str, **details: Any) -> None:
+    action = "document.downloaded" if part == "download" else "document.viewed"
+    audit.append_now(action, actor=current_user, subject=f"document:{document.id}",
+                     details={"part": part, **details})
+
+
+@bp.get("/<int:document_id>")
+@allow("patient", "doctor")
+def view(document_id: int) -> str:
+    """The viewer: the image (zoom, rotate) or the PDF's pages as images, the details,
+    and the review (the doctor writes it, the patient reads it)."""
+    document = _visible(document_id)
+    _audit_view(document, "viewer")
+    pages = min(document.page_count or 0, VIEWER_PAGES)
+    room = services.held_consultation(current_user, document)
+    if room is not None:
+        back_url, back_label = url_for("consult.room", consultation_id=room.id), \
+            _("Back to the consultation")
+    else:
+        back_url, back_label = url_for("documents.index"), _("All my documents")
+    return render_template("documents/view.html", d=document, kinds=KIND_LABELS, pages=pages,
+                           viewer_pages=VIEWER_PAGES, back_url=back_url, back_label=back_label)
+
+
+def _file_response(document: Document, body: Any, mimetype: str, disposition: str,
+                   name: str) -> Response:
+    from urllib.parse import quote
+
+    response = Response(body, mimetype=mimetype, direct_passthrough=True)
+    ascii_name = name.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
+    response.headers["Content-Disposition"] = (
+        f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # Nothing served here may run: no scripts, no plugins, a sandbox with no origin.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _open(document: Document, part: str = "file") -> Any:
+    try:
+        return services.open_content(document, part)
+    except vault.Damaged:
+        current_app.logger.error("document %s failed its integrity check", document.id,
+                                 exc_info=True)
+        abort(500)
+
+
+@bp.get("/<int:document_id>/file")
+@allow("patient", "doctor")
+def download(document_id: int) -> Response:
+    """The stored file as an attachment (never shown inline by the browser)."""
+    document = _visible(document_id, contents=True)
+    body = _open(document)
+    _audit_view(document, "download")
+    extension = {"image/jpeg": ".jpg", "image/png": ".png"}.get(document.content_type, ".pdf")
+    name = document.file_name.rsplit(".", 1)[0] + extension
+    response = _file_response(document, vault.stream(body), document.content_type,
+                              "attachment", name)
+    response.content_length = document.size_bytes
+    return response
+
+
+@bp.get("/<int:document_id>/image")
+@allow("patient", "doctor")
+def image(document_id: int) -> Response:
+    """An image document for the viewer (re-encoded at upload: pixels only)."""
+    document = _visible(document_id, contents=True)
+    if document.is_pdf:
+        abort(404)
+    body = _open(document)
+    _audit_view(document, "image")
+    response = _file_response(document, vault.stream(body), document.content_type, "inline",
+                              document.file_name)
+    response.content_length = document.size_bytes
+    return response
+
+
+@bp.get("/<int:document_id>/pages/<int:page>")
+@allow("patient", "doctor")
+def page(document_id: int, page: int) -> Response:
+    """One page of a PDF document, rendered on the server as a PNG."""
+    document = _visible(document_id, contents=True)
+    try:
+        png = services.page_image(document, page)
+    except ConsultRefused as exc:
+        abort(exc.status)
+    except vault.Damaged:
+        current_app.logger.error("document %s failed its integrity check", document.id,
+                                 exc_info=True)
+        abort(500)
+    _audit_view(document, "page", page=page)
+    return _file_response(document, png, "image/png", "inline", f"page-{page}.png")
+
+
+@bp.get("/<int:document_id>/thumbnail")
+@allow("patient", "doctor")
+def thumbnail(document_id: int) -> Response:
+    """A small picture of the document (the first page of a PDF)."""
+    document = _visible(document_id, contents=True)
+    with _open(document, "thumb") as body:
+        data = body.read()
+    _audit_view(document, "thumbnail")
+    return _file_response(document, data, "image/jpeg", "inline", "thumbnail.jpg")
+
+
+@bp.post("/<int:document_id>/review")
+@allow("doctor")
+def review(document_id: int) -> Response:
+    """The doctor marks the document reviewed, with an optional comment."""
+    try:
+        document = services.review(current_user, document_id, request.form.get("comment"))
+        audit.append("document.reviewed", actor=current_user, subject=f"document:{document_id}")
+        db.session.commit()
+    except ConsultRefused as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(" ".join(m for msgs in exc.errors.values() for m in msgs) or exc.detail, "error")
+        return redirect(url_for("documents.view", document_id=document_id))
+    if document.consultation_id is not None:
+        realtime.documents_changed(document.consultation_id)
+    flash(_("Marked as reviewed."), "info")
+    return redirect(url_for("documents.view", document_id=document_id))
+
+
+@bp.get("/consultation/<int:consultation_id>")
+@allow("patient", "doctor")
+def panel(consultation_id: int) -> str:
+    """The room's documents list (an HTML fragment, fetched again when it changes)."""
+    try:
+        consultation, side = consult_services.participant_consultation(current_user.id,
+                                                                        consultation_id)
+    except ConsultRefused:
+        abort(404)
+    return render_template("documents/_panel.html", c=consultation, side=side,
+                           documents=services.for_room(current_user, consultation, side),
+                           kinds=KIND_LABELS)

@@ -1,0 +1,337 @@
+"""Document rules: who may upload, see and review which documents, and the upload itself.
+
+Access: the account that owns a document sees it (and its status); a doctor sees an
+insured person's ready documents only while holding an active consultation with that
+person (referrals that share a document come with the specialists' slots); nobody else,
+operators and admins included, sees contents, and for them the document does not exist
+(404). Plain functions over the session: they flush, never commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from typing import IO, Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import exists, select, update
+
+from accounts.models import User
+from activation.models import Insured
+from consult.documents import intake, scan, vault
+from consult.documents.models import KINDS, Document
+from consult.errors import ConsultRefused
+from consult.models import Consultation
+from consult.services import clean_text
+from core import clock
+from core.crypto import encrypt
+from core.extensions import db
+
+log = logging.getLogger(__name__)
+TITLE_MAX = 200
+COMMENT_MAX = 2000
+NAME_MAX = 120
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """The upload form as sent: every field unchecked."""
+
+    title: Any
+    document_date: Any
+    kind: Any
+    insured_id: Any = None
+    consultation_id: Any = None
+    file_name: Any = None
+    file: IO[bytes] | None = None
+
+
+def _as_id(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return number if 0 < number < 2**31 else 0
+
+
+def safe_file_name(name: Any) -> str:
+    """The last part of a file name as a person gave it, for showing and for the
+    download's name: no folders (``../`` or ``C:\\``), no control characters."""
+    text = name if isinstance(name, str) else ""
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C").strip(" .")
+    return text[:NAME_MAX] or "document"
+
+
+def _check_fields(patient: User, req: UploadRequest) -> tuple[Insured, int | None, str, date,
+                                                             str]:
+    """The insured person, consultation id, title, date and kind; or ConsultRefused with
+    every field's errors."""
+    errors: dict[str, list[str]] = {}
+    insured, consultation_id = None, None
+    if req.consultation_id not in (None, ""):
+        consultation = db.session.get(Consultation, _as_id(req.consultation_id))
+        if consultation is None or consultation.patient_id != patient.id:
+            raise ConsultRefused(_("Consultation not found."), 404)
+        if consultation.status not in ("waiting", "active"):
+            raise ConsultRefused(_("This consultation has ended: upload the document from "
+                                   "your documents page."), 409)
+        insured, consultation_id = consultation.insured, consultation.id
+    else:
+        insured = db.session.get(Insured, _as_id(req.insured_id))
+        if insured is None or insured.account_id != patient.id:
+            insured = None
+            errors["insured_id"] = [_("Choose one of the people insured on your account.")]
+    title = ""
+    try:
+        title = clean_text(req.title, "title", TITLE_MAX)
+    except ConsultRefused as exc:
+        errors.update(exc.errors)
+    kind = req.kind if isinstance(req.kind, str) else ""
+    if kind not in KINDS:
+        errors["kind"] = [_("Choose the type of document.")]
+    day = None
+    try:
+        day = date.fromisoformat(req.document_date) if isinstance(req.document_date, str) \
+            else None
+    except ValueError:
+        day = None
+    if day is None:
+        errors["document_date"] = [_("Enter the date of the document.")]
+    elif day > clock.today() or day.year < 1900:
+        errors["document_date"] = [_("The date cannot be in the future.")
+                                   if day > clock.today() else _("Check the year.")]
+    if req.file is None:
+        errors["file"] = [_("Choose a file.")]
+    if errors or insured is None or day is None:
+        raise ConsultRefused(_("Please correct the marked fields."), errors=errors)
+    return insured, consultation_id, title, day, kind
+
+
+def upload(patient: User, req: UploadRequest) -> Document:
+    """Check, clean, scan and seal an uploaded file and add its row (flushed).
+
+    Raises ConsultRefused (422 with field errors, 404/409 for the consultation); then no
+    blob is left behind. If the caller's commit fails it calls :func:`discard`.
+    """
+    insured, consultation_id, title, day, kind = _check_fields(patient, req)
+    if req.file is None:  # _check_fields refused it already; this tells the type checker
+        raise ConsultRefused(_("Choose a file."))
+    cfg = current_app.config
+    try:
+        prepared = intake.prepare(req.file, cfg["DOCUMENT_MAX_BYTES"],
+                                  cfg["DOCUMENT_MAX_PIXELS"], cfg["DOCUMENT_MAX_PAGES"])
+    except intake.Refused as exc:
+        raise ConsultRefused(str(exc), errors={"file": [str(exc)]}) from None
+    status = _scan_upload(req.file)
+    prepared.body.seek(0)
+    blob_key = thumb_key = None
+    try:
+        blob_key, key_id, sha = vault.put(prepared.body)
+        thumb_key, _thumb_key_id, thumb_sha = vault.put_bytes(prepared.thumbnail)
+        document = Document(
+            patient_id=patient.id, insured_id=insured.id, consultation_id=consultation_id,
+            kind=kind, title_encrypted=encrypt(title), document_date=day,
+            file_name_encrypted=encrypt(safe_file_name(req.file_name)), status=status,
+            content_type=prepared.content_type, size_bytes=prepared.size, sha256=sha,
+            key_id=key_id, blob_key=blob_key, thumb_key=thumb_key, thumb_sha256=thumb_sha,
+            width=prepared.width, height=prepared.height, page_count=prepared.page_count,
+            uploaded_at=clock.now())
+        db.session.add(document)
+        db.session.flush()
+    except BaseException:
+        vault.delete(blob_key, thumb_key)
+        raise
+    finally:
+        if prepared.body is not req.file:
+            prepared.body.close()
+    return document
+
+
+def _scan_upload(body: IO[bytes]) -> str:
+    """``ready``, or ``pending`` when the scanner is configured but down; refuses a file
+    the scanner flags."""
+    socket_path = current_app.config.get("CLAMD_SOCKET")
+    if not socket_path:
+        return "ready"
+    body.seek(0)
+    try:
+        found = scan.scan(socket_path, iter(lambda: body.read(scan.CHUNK), b""))
+    except scan.ScannerUnavailable as exc:
+        log.warning("virus scanner unavailable, document kept pending: %s", exc)
+        return "pending"
+    if found is not None:
+        log.warning("upload refused by the virus scanner: %s", found)
+        msg = _("The virus check found a threat in this file, so it was not uploaded.")
+        raise ConsultRefused(msg, errors={"file": [msg]})
+    return "ready"
+
+
+def discard(document: Document) -> None:
+    """Delete a document's blobs (its row was rolled back, or the scanner flagged it)."""
+    vault.delete(document.blob_key, document.thumb_key)
+
+
+# --- who sees what ---------------------------------------------------------------------
+
+def _holds_patient(doctor: User, insured_id: int) -> bool:
+    return bool(db.session.scalar(select(exists().where(
+        Consultation.doctor_id == doctor.id, Consultation.insured_id == insured_id,
+        Consultation.status == "active"))))
+
+
+def visible(user: User, document_id: Any) -> Document:
+    """The document if ``user`` may see it (see the module's rules); else 404."""
+    document = db.session.get(Document, _as_id(document_id))
+    if document is not None:
+        if user.role == "patient" and document.patient_id == user.id:
+            return document
+        if (user.role == "doctor" and document.status == "ready"
+                and _holds_patient(user, document.insured_id)):
+            return document
+    raise ConsultRefused(_("Document not found."), 404)
+
+
+def readable(user: User, document_id: Any) -> Document:
+    """Like :func:`visible`, for its contents: refused (409) while pending or rejected."""
+    document = visible(user, document_id)
+    if document.status != "ready" or document.blob_key is None:
+        raise ConsultRefused(_("This document is still being checked for viruses, or "
+                               "it did not pass the check."), 409)
+    return document
+
+
+def of_account(patient: User) -> list[Document]:
+    """The account's documents, newest first."""
+    return list(db.session.scalars(
+        select(Document).where(Document.patient_id == patient.id)
+        .order_by(Document.uploaded_at.desc(), Document.id.desc())))
+
+
+def for_doctor(doctor: User, consultation: Consultation) -> list[Document]:
+    """The ready documents of the consultation's patient, unreviewed first, for the
+    doctor holding it (an empty list otherwise)."""
+    if consultation.doctor_id != doctor.id or consultation.status != "active":
+        return []
+    rows = db.session.scalars(
+        select(Document).where(Document.insured_id == consultation.insured_id,
+                               Document.status == "ready")
+        .order_by(Document.uploaded_at.desc(), Document.id.desc())).all()
+    return sorted(rows, key=lambda d: d.reviewed_at is not None)
+
+
+def in_consultation(consultation: Consultation) -> list[Document]:
+    """The documents the patient uploaded inside this consultation, newest first."""
+    return list(db.session.scalars(
+        select(Document).where(Document.consultation_id == consultation.id)
+        .order_by(Document.uploaded_at.desc(), Document.id.desc())))
+
+
+def for_room(user: User, consultation: Consultation, side: str) -> list[Document]:
+    """What the room's documents panel lists: the patient's documents for the doctor
+    holding it (unreviewed first), those uploaded in it for the patient."""
+    if side == "doctor":
+        return for_doctor(user, consultation)
+    return in_consultation(consultation)
+
+
+def held_consultation(user: User, document: Document) -> Consultation | None:
+    """The active consultation through which a doctor sees ``document`` (None for
+    anyone else)."""
+    if user.role != "doctor":
+        return None
+    return db.session.scalars(select(Consultation).where(
+        Consultation.doctor_id == user.id, Consultation.insured_id == document.insured_id,
+        Consultation.status == "active").order_by(Consultation.id.desc()).limit(1)).first()
+
+
+def review(doctor: User, document_id: Any, comment: Any) -> Document:
+    """Mark the document reviewed by ``doctor`` now, with an optional comment (a second
+    review replaces the first); flushes."""
+    document = visible(doctor, document_id)
+    if doctor.role != "doctor":
+        raise ConsultRefused(_("Document not found."), 404)
+    text = clean_text(comment, "comment", COMMENT_MAX, required=False)
+    db.session.execute(
+        update(Document).where(Document.id == document.id)
+        .values(reviewed_by_id=doctor.id, reviewed_at=clock.now(),
+                review_comment_encrypted=encrypt(text) if text else None)
+        .execution_options(synchronize_session=False))
+    db.session.refresh(document)
+    return document
+
+
+def open_content(document: Document, part: str = "file") -> IO[bytes]:
+    """The document's file (``file``) or thumbnail (``thumb``), verified; raises
+    vault.Damaged."""
+    if part == "thumb":
+        return vault.open_verified(document.thumb_key or "", document.thumb_sha256 or "")
+    return vault.open_verified(document.blob_key or "", document.sha256)
+
+
+def page_image(document: Document, page: int) -> bytes:
+    """Page ``page`` (from 1) of a PDF document as PNG; ConsultRefused 404 beyond it."""
+    if not document.is_pdf or not 1 <= page <= (document.page_count or 0):
+        raise ConsultRefused(_("Document not found."), 404)
+    with open_content(document) as body:
+        return intake.render_page(body, page - 1)
+
+
+# --- background work -------------------------------------------------------------------
+
+def scan_pending(limit: int = 100) -> dict[str, int]:
+    """Scan documents left pending while the scanner was down: ``ready`` when clean,
+    ``rejected`` (file deleted) when flagged. Stops at the first scanner failure (fail
+    closed: they stay pending). Returns counts; flushes."""
+    counts = {"ready": 0, "rejected": 0, "pending": 0}
+    socket_path = current_app.config.get("CLAMD_SOCKET")
+    pending = db.session.scalars(select(Document).where(Document.status == "pending")
+                                 .order_by(Document.id).limit(limit)).all()
+    if not socket_path:
+        counts["pending"] = len(pending)
+        return counts
+    for index, document in enumerate(pending):
+        try:
+            with open_content(document) as body:
+                found = scan.scan(socket_path, iter(lambda b=body: b.read(scan.CHUNK), b""))
+        except scan.ScannerUnavailable as exc:
+            log.warning("virus scanner unavailable, %d documents stay pending: %s",
+                        len(pending) - index, exc)
+            counts["pending"] = len(pending) - index
+            break
+        except vault.Damaged:
+            log.error("pending document %s failed its integrity check", document.id)
+            found = "damaged"
+        if found is None:
+            document.status = "ready"
+            counts["ready"] += 1
+        else:
+            log.warning("document %s rejected by the virus scanner: %s", document.id, found)
+            discard(document)
+            document.status, document.blob_key, document.thumb_key = "rejected", None, None
+            counts["rejected"] += 1
+    db.session.flush()
+    return counts
+
+
+def sealed_with_old_keys(limit: int = 100) -> list[Document]:
+    """Documents sealed with a key other than the current one (after a rotation)."""
+    current = vault.keyring().current
+    return list(db.session.scalars(select(Document).where(
+        Document.key_id != current, Document.blob_key.is_not(None)).limit(limit)))
+
+
+def rekey(document: Document) -> tuple[str | None, str | None]:
+    """Seal the document's file and thumbnail again with the current key (flushes);
+    returns the old blob keys, for the caller to delete once it has committed."""
+    old = (document.blob_key, document.thumb_key)
+    with open_content(document) as body:
+        blob_key, key_id, sha = vault.put(body)
+    with open_content(document, "thumb") as body:
+        thumb_key, _kid, thumb_sha = vault.put(body)
+    document.blob_key, document.thumb_key, document.key_id = blob_key, thumb_key, key_id
+    db.session.flush()
+    return old

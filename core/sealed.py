@@ -1,0 +1,164 @@
+"""Files encrypted at rest: a streaming AES-256-GCM format with a key id per file.
+
+A sealed file is a header, then the plaintext cut into segments of ``segment`` bytes,
+each encrypted on its own with AES-GCM (``cryptography``'s AESGCM) so that a file of
+any size is sealed and opened in constant memory::
+
+    b"PDS1" | len(key_id) (1 byte) | key_id | nonce prefix (7 bytes) | segment (4 bytes)
+    segment 0 | segment 1 | ... | last segment          (each: ciphertext + 16-byte tag)
+
+The nonce of segment *i* is the file's random prefix, *i* (4 bytes) and a last-segment
+flag (1 byte); the header is authenticated with every segment. So a segment cannot be
+altered, moved, dropped or cut off the end without the tag failing, and a file cannot
+be grafted onto another key's header (the STREAM construction of Hoang, Reyhanitabar,
+Rogaway and Vizár). Opening also hashes the plaintext for the caller's SHA-256 check.
+
+Keys come from configuration as ``id:base64key,...`` (32-byte keys): the first seals,
+all open, so keys rotate by putting a new one first and keeping the old ones after.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+MAGIC = b"PDS1"
+SEGMENT = 1024 * 1024  # plaintext bytes per segment
+TAG = 16
+_KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class SealError(ValueError):
+    """The file is not a sealed file of a configured key, or it was altered or cut."""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The configured file keys: ``current`` seals; every key in ``keys`` opens."""
+
+    current: str
+    keys: dict[str, bytes]
+
+    @classmethod
+    def parse(cls, spec: str) -> Keyring:
+        """Read ``id:base64key,...``; raises ValueError naming what is wrong."""
+        keys: dict[str, bytes] = {}
+        order: list[str] = []
+        for item in (part.strip() for part in spec.split(",")):
+            if not item:
+                continue
+            key_id, sep, encoded = item.partition(":")
+            if not sep or not _KEY_ID.match(key_id):
+                raise ValueError("each key must be written id:base64key, the id in [A-Za-z0-9_-]")
+            try:
+                key = base64.urlsafe_b64decode(encoded.encode() + b"=" * (-len(encoded) % 4))
+            except (binascii.Error, ValueError) as exc:
+                raise ValueError(f"key {key_id!r} is not base64") from exc
+            if len(key) != 32:
+                raise ValueError(f"key {key_id!r} must be 32 bytes (AES-256), not {len(key)}")
+            if key_id in keys:
+                raise ValueError(f"key id {key_id!r} appears twice")
+            keys[key_id] = key
+            order.append(key_id)
+        if not order:
+            raise ValueError("no key given")
+        return cls(order[0], keys)
+
+
+def new_key(key_id: str) -> str:
+    """A fresh ``id:key`` entry for the configuration."""
+    return f"{key_id}:{base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip('=')}"
+
+
+def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
+    return prefix + struct.pack(">I", index) + (b"\x01" if last else b"\x00")
+
+
+def seal(source: BinaryIO, keyring: Keyring, segment: int = SEGMENT
+         ) -> Iterator[bytes]:
+    """Yield the sealed form of ``source`` (read to its end) with the current key.
+
+    Memory stays within about two segments whatever the file's size.
+    """
+    key_id = keyring.current.encode()
+    header = (MAGIC + bytes([len(key_id)]) + key_id + os.urandom(7)
+              + struct.pack(">I", segment))
+    prefix = header[-11:-4]
+    aead = AESGCM(keyring.keys[keyring.current])
+    yield header
+    index = 0
+    chunk = source.read(segment)
+    while True:
+        following = source.read(segment) if len(chunk) == segment else b""
+        last = not following
+        if index >= 2**32 - 1:
+            raise SealError("file too large to seal")
+        yield aead.encrypt(_nonce(prefix, index, last), chunk, header)
+        if last:
+            return
+        chunk = following
+        index += 1
+
+
+def read_header(sealed: BinaryIO) -> tuple[bytes, str, bytes, int]:
+    """The header bytes, key id, nonce prefix and segment size of a sealed file."""
+    start = sealed.read(5)
+    if len(start) != 5 or start[:4] != MAGIC:
+        raise SealError("not a sealed file")
+    rest = sealed.read(start[4] + 11)
+    if len(rest) != start[4] + 11:
+        raise SealError("the header is cut short")
+    key_id = rest[: start[4]].decode("ascii", "replace")
+    segment = struct.unpack(">I", rest[-4:])[0]
+    if not 0 < segment <= 64 * 1024 * 1024:
+        raise SealError("bad segment size")
+    return start + rest, key_id, rest[-11:-4], segment
+
+
+def unseal(sealed: BinaryIO, keyring: Keyring) -> Iterator[bytes]:
+    """Yield the plaintext of a sealed file, one authenticated segment at a time.
+
+    Raises :class:`SealError` (possibly after some segments were yielded) when the key
+    id is unknown, a segment was altered, or the file was cut or extended: callers who
+    must not release unverified data collect it first (see :func:`unseal_to`).
+    """
+    header, key_id, prefix, segment = read_header(sealed)
+    key = keyring.keys.get(key_id)
+    if key is None:
+        raise SealError(f"no configured key has the id {key_id!r}")
+    aead = AESGCM(key)
+    size = segment + TAG
+    index = 0
+    chunk = sealed.read(size)
+    while True:
+        following = sealed.read(size) if len(chunk) == size else b""
+        last = not following
+        try:
+            yield aead.decrypt(_nonce(prefix, index, last), chunk, header)
+        except InvalidTag:
+            raise SealError(f"segment {index} failed authentication") from None
+        if last:
+            return
+        chunk = following
+        index += 1
+
+
+def unseal_to(sealed: BinaryIO, keyring: Keyring, target: BinaryIO) -> tuple[int, str]:
+    """Write the plaintext into ``target``; returns its size and SHA-256 (hex)."""
+    sha = hashlib.sha256()
+    size = 0
+    for piece in unseal(sealed, keyring):
+        sha.update(piece)
+        size += len(piece)
+        target.write(piece)
+    return size, sha.hexdigest()

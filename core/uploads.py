@@ -1,0 +1,24 @@
+"""Uploaded files stream to disk, never into memory.
+
+Werkzeug keeps an upload of up to 500 KB in memory and spools larger ones; this request
+class writes every file part straight into an unnamed temporary file (``O_TMPFILE``
+where the OS has it: no name on disk, gone when closed or when the process dies) in
+``UPLOAD_TMP_DIR``, so a 20 MB upload costs the server its read buffers, not 20 MB.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from typing import IO
+
+from flask import Request, current_app
+
+
+class StreamingRequest(Request):
+    """The app's request class (see :func:`core.app.create_app`)."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None, content_length: int | None = None
+                         ) -> IO[bytes]:
+        directory = current_app.config.get("UPLOAD_TMP_DIR") or None
+        return tempfile.TemporaryFile("w+b", dir=directory)

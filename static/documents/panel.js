@@ -1,0 +1,27 @@
+// The room's documents panel: reloaded when a document is uploaded in the consultation
+// or reviewed (the "documents" socket event, after room.js joined the room).
+(function () {
+  "use strict";
+  var panel = document.getElementById("documents-panel");
+  if (!panel) { return; }
+  var list = document.getElementById("documents-list");
+  var url = panel.getAttribute("data-panel-url");
+  var bound = false;
+
+  function refresh() {
+    fetch(url, {credentials: "same-origin", headers: {"Accept": "text/html"}})
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) { if (html !== null) { list.innerHTML = html; } })
+      .catch(function () { /* the next event or a reload brings it */ });
+  }
+
+  document.addEventListener("pd:joined", function () {
+    if (bound || !window.pdRoom) { return; }
+    bound = true;
+    window.pdRoom.socket.on("documents", function (e) {
+      if (e.consultation === window.pdRoom.cid) { refresh(); }
+    });
+    refresh();  // anything uploaded while this page was away
+  });
+  panel.addEventListener("pd:uploaded", refresh);
+})();
