@@ -21,7 +21,7 @@ from tests.conftest import LiveServer
 from tests.consult_helpers import activated_patient, on_shift_doctor
 
 EVENTS = ("message", "typing", "receipt", "status", "position", "queue",
-          "call", "call_signal", "call_peer", "call_media", "call_recording")
+          "call", "call_signal", "call_peer", "call_media", "call_recording", "documents")
 
 COVERED = datetime(2026, 3, 30, 4, 0, tzinfo=UTC)
 
@@ -120,15 +120,18 @@ def room(app, client, no_csrf):
         peers: list[Peer] = []
         cookies: dict[int, str] = {}  # a second sign-in in the same TOTP step is refused
 
-        def connect(user: Any | None) -> Peer:
-            if user is not None and user.id not in cookies:
+        def cookie(user: Any) -> str:
+            if user.id not in cookies:
                 cookies[user.id] = login(server.url, user)
-            peer = Peer(server.url, cookies[user.id] if user else None)
+            return cookies[user.id]
+
+        def connect(user: Any | None) -> Peer:
+            peer = Peer(server.url, cookie(user) if user else None)
             peers.append(peer)
             return peer
 
         yield {"id": consultation.id, "patient": patient, "doctor": doctor,
-               "connect": connect, "server": server, "insured": insured}
+               "connect": connect, "cookie": cookie, "server": server, "insured": insured}
         for peer in peers:
             peer.close()
 

@@ -181,3 +181,50 @@ def test_a_tampered_file_is_refused_with_an_error(app, docs):
     assert r.status_code == 500 and b"%PDF" not in r.get_data()
     assert docs["pc"].get(f"/documents/{doc_id}/pages/1").status_code == 500
     assert _audit("document.downloaded", doc_id) == []
+
+
+def test_keys_rotate_and_rekey_moves_every_file_to_the_new_key(app, docs):
+    from core.sealed import new_key
+
+    doc_id = upload(docs["pc"], pdf_bytes(), "a.pdf", insured_id=docs["insured"].id).json["id"]
+    before = docs["pc"].get(f"/documents/{doc_id}/file").get_data()
+    old = db.session.get(Document, doc_id)
+    old_blobs = {old.blob_key, old.thumb_key}
+    app.config["DOCUMENT_KEYS"] = f"{new_key('k2')},{app.config['DOCUMENT_KEYS']}"
+    assert docs["pc"].get(f"/documents/{doc_id}/file").get_data() == before  # old key opens
+    result = app.test_cli_runner().invoke(args=["documents", "rekey"])
+    assert "1 documents sealed again" in result.output, result.output
+    db.session.commit()
+    moved = db.session.get(Document, doc_id)
+    db.session.refresh(moved)
+    assert moved.key_id == "k2" and not old_blobs & {moved.blob_key, moved.thumb_key}
+    assert {p.name for p in _blobs(app)} == {moved.blob_key, moved.thumb_key}
+    app.config["DOCUMENT_KEYS"] = app.config["DOCUMENT_KEYS"].split(",")[0]  # old key gone
+    assert docs["pc"].get(f"/documents/{doc_id}/file").get_data() == before
+
+
+def test_both_pages_of_the_room_hear_of_an_upload_and_a_review(room):
+    import requests
+
+    base = room["server"].url
+    doctor, patient = room["connect"](room["doctor"]), room["connect"](room["patient"])
+    for peer in (doctor, patient):
+        assert peer.call("join", {"consultation": room["id"], "after": 0})["ok"]
+    cookie = room["cookie"](room["patient"])
+    r = requests.post(f"{base}/documents/", headers={"Cookie": cookie,
+                                                      "Accept": "application/json"},
+                      data={"title": "ECG", "document_date": "2026-03-01", "kind": "other",
+                            "consultation_id": room["id"]},
+                      files={"file": ("ecg.pdf", pdf_bytes(), "application/pdf")}, timeout=30)
+    assert r.status_code == 201, r.text
+    assert doctor.expect("documents") == {"consultation": room["id"]}
+    patient.expect("documents")
+    doctor_cookie = room["cookie"](room["doctor"])
+    panel = requests.get(f"{base}/documents/consultation/{room['id']}",
+                         headers={"Cookie": doctor_cookie}, timeout=10).text
+    assert f'data-document="{r.json()["id"]}"' in panel and "unreviewed" in panel
+    review = requests.post(f"{base}/documents/{r.json()['id']}/review",
+                           headers={"Cookie": doctor_cookie}, data={"comment": "Normal"},
+                           allow_redirects=False, timeout=10)
+    assert review.status_code == 302
+    assert patient.expect("documents") == {"consultation": room["id"]}

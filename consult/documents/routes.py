@@ -63,7 +63,15 @@ def _refused(exc: ConsultRefused) -> Response | tuple[str, int]:
     if _wants_json():
         return problem(exc.status, exc.detail, exc.detail, errors=exc.errors)
     flash(" ".join(m for msgs in exc.errors.values() for m in msgs) or exc.detail, "error")
-    return redirect(request.referrer or url_for("documents.index"))  # type: ignore[return-value]
+    return redirect(_back())  # type: ignore[return-value]
+
+
+def _back() -> str:
+    """The page the form was sent from, if it is one of ours; else the documents page."""
+    referrer = request.referrer or ""
+    if referrer.startswith(request.host_url):
+        return "/" + referrer[len(request.host_url):]
+    return url_for("documents.index")
 
 
 @bp.post("/")
@@ -76,6 +84,9 @@ def upload() -> Any:
     plain form. A refused upload leaves no row and no file."""
     max_bytes = current_app.config["DOCUMENT_MAX_BYTES"]
     request.max_content_length = max_bytes + FORM_OVERHEAD
+    # Receiving the body from a slow phone takes a while: end the transaction that
+    # loaded the user first (on SQLite it holds the one writer's place).
+    db.session.commit()
     try:
         if current_app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()  # reads the body: after the limit is raised for this view only
@@ -83,21 +94,28 @@ def upload() -> Any:
     except RequestEntityTooLarge:
         too_big = (request.content_length or 0) > max_bytes
         message = (_("The file is larger than %(num)s MB.", num=max_bytes // (1024 * 1024))
-                   if too_big else _("The form has too many parts. Upload one file at a "
-                                     "time."))
+                   if too_big else _("Too many files or fields were sent at once. Upload "
+                                     "one file at a time."))
         return _refused(ConsultRefused(message, 413, {"file": [message]}))
     except ClientDisconnected:
+        form, files = None, None
+    if not form and not files:
+        # Werkzeug gives an empty form for a body that ends before its closing boundary
+        # (the connection dropped, or the client sent a cut body).
         return _refused(ConsultRefused(_("The upload was interrupted. Please try again."),
                                        400))
-    file = files.get("file")
+    file = files.get("file") if files else None
     req = services.UploadRequest(
         title=form.get("title"), document_date=form.get("document_date"),
         kind=form.get("kind"), insured_id=form.get("insured_id"),
         consultation_id=form.get("consultation_id"),
         file_name=file.filename if file else None, file=file.stream if file else None)
-    document: Document | None = None
+    stored = None
     try:
-        document = services.upload(current_user, req)
+        target = services.check_upload(current_user, req)
+        db.session.commit()  # reads only; decoding and sealing hold no transaction
+        stored = services.store_file(file.stream)  # type: ignore[union-attr]
+        document = services.add_document(current_user, target, stored)
         audit.append("document.uploaded", actor=current_user, subject=f"document:{document.id}",
                      details={"type": document.content_type, "bytes": document.size_bytes,
                               "status": document.status})
@@ -106,8 +124,8 @@ def upload() -> Any:
         return _refused(exc)
     except BaseException:
         db.session.rollback()
-        if document is not None:
-            services.discard(document)
+        if stored is not None:
+            services.discard_file(stored)
         raise
     if document.consultation_id is not None:
         realtime.documents_changed(document.consultation_id)

@@ -78,7 +78,7 @@ def _check_fields(patient: User, req: UploadRequest) -> tuple[Insured, int | Non
             raise ConsultRefused(_("Consultation not found."), 404)
         if consultation.status not in ("waiting", "active"):
             raise ConsultRefused(_("This consultation has ended: upload the document from "
-                                   "your documents page."), 409)
+                                   "My documents."), 409)
         insured, consultation_id = consultation.insured, consultation.id
     else:
         insured = db.session.get(Insured, _as_id(req.insured_id))
@@ -111,44 +111,98 @@ def _check_fields(patient: User, req: UploadRequest) -> tuple[Insured, int | Non
     return insured, consultation_id, title, day, kind
 
 
-def upload(patient: User, req: UploadRequest) -> Document:
-    """Check, clean, scan and seal an uploaded file and add its row (flushed).
+@dataclass(frozen=True)
+class Target:
+    """Where an upload goes, its fields checked (:func:`check_upload`)."""
 
-    Raises ConsultRefused (422 with field errors, 404/409 for the consultation); then no
-    blob is left behind. If the caller's commit fails it calls :func:`discard`.
-    """
+    insured_id: int
+    consultation_id: int | None
+    title: str
+    document_date: date
+    kind: str
+    file_name: str
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A cleaned, scanned and sealed file in the blob store, not yet in a row."""
+
+    prepared: intake.Prepared
+    status: str
+    blob_key: str
+    key_id: str
+    sha256: str
+    thumb_key: str
+    thumb_sha256: str
+
+
+def check_upload(patient: User, req: UploadRequest) -> Target:
+    """The upload's person, consultation, title, date and type; raises ConsultRefused
+    (422 naming each bad field, 404/409 for the consultation). Reads only."""
     insured, consultation_id, title, day, kind = _check_fields(patient, req)
-    if req.file is None:  # _check_fields refused it already; this tells the type checker
-        raise ConsultRefused(_("Choose a file."))
+    return Target(insured.id, consultation_id, title, day, kind, safe_file_name(req.file_name))
+
+
+def store_file(upload: IO[bytes]) -> StoredFile:
+    """Clean (:mod:`.intake`), scan and seal the uploaded file into the blob store; no
+    database work, so the caller need not hold a transaction meanwhile. Raises
+    ConsultRefused with the reason under ``file``; then nothing is stored."""
     cfg = current_app.config
     try:
-        prepared = intake.prepare(req.file, cfg["DOCUMENT_MAX_BYTES"],
-                                  cfg["DOCUMENT_MAX_PIXELS"], cfg["DOCUMENT_MAX_PAGES"])
+        prepared = intake.prepare(upload, cfg["DOCUMENT_MAX_BYTES"], cfg["DOCUMENT_MAX_PIXELS"],
+                                  cfg["DOCUMENT_MAX_PAGES"])
     except intake.Refused as exc:
         raise ConsultRefused(str(exc), errors={"file": [str(exc)]}) from None
-    status = _scan_upload(req.file)
-    prepared.body.seek(0)
-    blob_key = thumb_key = None
+    blob_key = None
     try:
+        status = _scan_upload(upload)
+        prepared.body.seek(0)
         blob_key, key_id, sha = vault.put(prepared.body)
         thumb_key, _thumb_key_id, thumb_sha = vault.put_bytes(prepared.thumbnail)
-        document = Document(
-            patient_id=patient.id, insured_id=insured.id, consultation_id=consultation_id,
-            kind=kind, title_encrypted=encrypt(title), document_date=day,
-            file_name_encrypted=encrypt(safe_file_name(req.file_name)), status=status,
-            content_type=prepared.content_type, size_bytes=prepared.size, sha256=sha,
-            key_id=key_id, blob_key=blob_key, thumb_key=thumb_key, thumb_sha256=thumb_sha,
-            width=prepared.width, height=prepared.height, page_count=prepared.page_count,
-            uploaded_at=clock.now())
-        db.session.add(document)
-        db.session.flush()
     except BaseException:
-        vault.delete(blob_key, thumb_key)
+        vault.delete(blob_key)
         raise
     finally:
-        if prepared.body is not req.file:
+        if prepared.body is not upload:
             prepared.body.close()
+    return StoredFile(prepared, status, blob_key, key_id, sha, thumb_key, thumb_sha)
+
+
+def add_document(patient: User, target: Target, stored: StoredFile) -> Document:
+    """The row of a stored file (flushed). If this or the caller's commit fails, the
+    caller calls :func:`discard_file`."""
+    prepared = stored.prepared
+    document = Document(
+        patient_id=patient.id, insured_id=target.insured_id,
+        consultation_id=target.consultation_id, kind=target.kind,
+        title_encrypted=encrypt(target.title), document_date=target.document_date,
+        file_name_encrypted=encrypt(target.file_name), status=stored.status,
+        content_type=prepared.content_type, size_bytes=prepared.size, sha256=stored.sha256,
+        key_id=stored.key_id, blob_key=stored.blob_key, thumb_key=stored.thumb_key,
+        thumb_sha256=stored.thumb_sha256, width=prepared.width, height=prepared.height,
+        page_count=prepared.page_count, uploaded_at=clock.now())
+    db.session.add(document)
+    db.session.flush()
     return document
+
+
+def discard_file(stored: StoredFile) -> None:
+    """Delete a stored file whose row was never committed."""
+    vault.delete(stored.blob_key, stored.thumb_key)
+
+
+def upload(patient: User, req: UploadRequest) -> Document:
+    """:func:`check_upload`, :func:`store_file` and :func:`add_document` in one go (for
+    scripts; the upload page releases its transaction between them)."""
+    target = check_upload(patient, req)
+    if req.file is None:  # check_upload refused it already; this tells the type checker
+        raise ConsultRefused(_("Choose a file."))
+    stored = store_file(req.file)
+    try:
+        return add_document(patient, target, stored)
+    except BaseException:
+        discard_file(stored)
+        raise
 
 
 def _scan_upload(body: IO[bytes]) -> str:
@@ -171,7 +225,7 @@ def _scan_upload(body: IO[bytes]) -> str:
 
 
 def discard(document: Document) -> None:
-    """Delete a document's blobs (its row was rolled back, or the scanner flagged it)."""
+    """Delete a document's blobs (the scanner flagged it)."""
     vault.delete(document.blob_key, document.thumb_key)
 
 

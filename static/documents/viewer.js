@@ -35,7 +35,8 @@
   var keys = {"+": "zoom-in", "=": "zoom-in", "-": "zoom-out", "r": "rotate-right",
               "R": "rotate-right", "l": "rotate-left", "L": "rotate-left", "0": "reset"};
   stage.addEventListener("keydown", function (ev) {
-    var action = keys[ev.key];
+    // R and L by their place on the keyboard too (К and Д on a Russian layout).
+    var action = keys[ev.key] || {KeyR: "rotate-right", KeyL: "rotate-left"}[ev.code];
     if (!action || ev.ctrlKey || ev.metaKey || ev.altKey) { return; }
     ev.preventDefault();
     actions[action]();
