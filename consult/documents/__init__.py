@@ -33,14 +33,14 @@ def start_rescans(app: Flask) -> Callable[[], None]:
     stop = threading.Event()
 
     def loop() -> None:
-        from consult.documents import services
+        from consult.documents import upkeep
         from core.db import writing
         from core.extensions import db
 
         while not stop.wait(RESCAN_SECONDS):
             try:
                 with app.app_context(), writing():
-                    services.scan_pending()
+                    upkeep.scan_pending()
                     db.session.commit()
             except Exception:  # noqa: BLE001 - keep trying; the on-call sees the log
                 logging.getLogger(__name__).exception("rescanning pending documents failed")

@@ -21,10 +21,10 @@ def documents_group() -> None:
 @with_appcontext
 def scan_command(loop: bool) -> None:
     """Scan documents kept pending while clamd (CLAMD_SOCKET) was down."""
-    from consult.documents import services
+    from consult.documents import upkeep
 
     while True:
-        counts = services.scan_pending()
+        counts = upkeep.scan_pending()
         db.session.commit()
         click.echo(f"ready {counts['ready']}, rejected {counts['rejected']}, "
                    f"still pending {counts['pending']}")
@@ -37,12 +37,12 @@ def scan_command(loop: bool) -> None:
 @with_appcontext
 def rekey_command() -> None:
     """Seal files again with the first key of DOCUMENT_KEYS (after a rotation)."""
-    from consult.documents import services, vault
+    from consult.documents import upkeep, vault
 
     total = 0
-    while batch := services.sealed_with_old_keys():
+    while batch := upkeep.sealed_with_old_keys():
         for document in batch:
-            old = services.rekey(document)
+            old = upkeep.rekey(document)
             db.session.commit()  # the row points at the new blobs: the old ones can go
             vault.delete(*old)
             total += 1
