@@ -18,13 +18,12 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from accounts import audit
 from consult import realtime
 from consult import services as consult_services
-from consult.documents import bp, services, vault
+from consult.documents import bp, receive, services, vault
 from consult.documents.forms import KIND_LABELS
 from consult.documents.models import Document
 from consult.errors import ConsultRefused
@@ -33,16 +32,8 @@ from core.access import allow
 from core.extensions import csrf, db, limiter
 from core.problems import problem
 
-UPLOAD_LIMIT = "60 per hour"
-# What the form's other fields may add to the file in one request.
-FORM_OVERHEAD = 64 * 1024
 # The viewer shows this many pages of a PDF; the rest are in the download.
 VIEWER_PAGES = 50
-
-
-def _user_key() -> str:
-    return f"user:{current_user.id}" if current_user.is_authenticated else \
-        f"ip:{request.remote_addr}"
 
 
 def _wants_json() -> bool:
@@ -77,58 +68,15 @@ def _back() -> str:
 @bp.post("/")
 @allow("patient")
 @csrf.exempt
-@limiter.limit(UPLOAD_LIMIT, key_func=_user_key)
+@limiter.limit(receive.UPLOAD_LIMIT, key_func=receive.user_key)
 def upload() -> Any:
     """One file and its title, date and type (the page's script sends each chosen file
     as its own request, with a progress bar). JSON for the script, a redirect for a
     plain form. A refused upload leaves no row and no file."""
-    max_bytes = current_app.config["DOCUMENT_MAX_BYTES"]
-    request.max_content_length = max_bytes + FORM_OVERHEAD
-    # Receiving the body from a slow phone takes a while: end the transaction that
-    # loaded the user first (on SQLite it holds the one writer's place).
-    db.session.commit()
     try:
-        if current_app.config.get("WTF_CSRF_ENABLED", True):
-            csrf.protect()  # reads the body: after the limit is raised for this view only
-        form, files = request.form, request.files
-    except RequestEntityTooLarge:
-        too_big = (request.content_length or 0) > max_bytes
-        message = (_("The file is larger than %(num)s MB.", num=max_bytes // (1024 * 1024))
-                   if too_big else _("Too many files or fields were sent at once. Upload "
-                                     "one file at a time."))
-        return _refused(ConsultRefused(message, 413, {"file": [message]}))
-    except ClientDisconnected:
-        form, files = None, None
-    if not form and not files:
-        # Werkzeug gives an empty form for a body that ends before its closing boundary
-        # (the connection dropped, or the client sent a cut body).
-        return _refused(ConsultRefused(_("The upload was interrupted. Please try again."),
-                                       400))
-    file = files.get("file") if files else None
-    req = services.UploadRequest(
-        title=form.get("title"), document_date=form.get("document_date"),
-        kind=form.get("kind"), insured_id=form.get("insured_id"),
-        consultation_id=form.get("consultation_id"),
-        file_name=file.filename if file else None, file=file.stream if file else None)
-    stored = None
-    try:
-        target = services.check_upload(current_user, req)
-        db.session.commit()  # reads only; decoding and sealing hold no transaction
-        stored = services.store_file(file.stream)  # type: ignore[union-attr]
-        document = services.add_document(current_user, target, stored)
-        audit.append("document.uploaded", actor=current_user, subject=f"document:{document.id}",
-                     details={"type": document.content_type, "bytes": document.size_bytes,
-                              "status": document.status})
-        db.session.commit()
+        document = receive.upload(check_csrf=True)
     except ConsultRefused as exc:
         return _refused(exc)
-    except BaseException:
-        db.session.rollback()
-        if stored is not None:
-            services.discard_file(stored)
-        raise
-    if document.consultation_id is not None:
-        realtime.documents_changed(document.consultation_id)
     if _wants_json():
         return jsonify(_summary(document)), 201
     flash(_("The document was uploaded."), "info")

@@ -293,8 +293,15 @@ def for_room(user: User, consultation: Consultation, side: str) -> list[Document
 
 
 def held_consultation(user: User, document: Document) -> Consultation | None:
-    """The active consultation through which a doctor sees ``document`` (None for
-    anyone else)."""
+    """The open consultation the viewer came from: for a doctor, the active one through
+    which they see ``document``; for the patient, the one it was uploaded in while that
+    is still open. None otherwise."""
+    if user.role == "patient":
+        if document.consultation_id is None:
+            return None
+        uploaded_in = db.session.get(Consultation, document.consultation_id)
+        return uploaded_in if uploaded_in is not None and uploaded_in.status in (
+            "waiting", "active") else None
     if user.role != "doctor":
         return None
     return db.session.scalars(select(Consultation).where(

@@ -43,7 +43,9 @@
       li.className = "upload-item";
       var name = document.createElement("p");
       name.className = "upload-name";
-      name.textContent = file.name + " · " + (file.size / 1048576).toFixed(1) + " MB";
+      name.textContent = file.name + " · " + (file.size < 1048576
+        ? t.kb.replace("{num}", String(Math.max(1, Math.round(file.size / 1024))))
+        : t.mb.replace("{num}", (file.size / 1048576).toFixed(1)));
       li.appendChild(name);
       var title = document.createElement("input");
       title.type = "text"; title.id = id + "-title"; title.maxLength = 200;
