@@ -66,6 +66,10 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "documents.thumbnail": frozenset({"patient", "doctor"}),
     "documents.review": frozenset({"doctor"}),
     "documents.panel": frozenset({"patient", "doctor"}),
+    "documents_api.list_documents": frozenset({"patient"}),
+    "documents_api.upload_document": frozenset({"patient"}),
+    "documents_api.get_document": frozenset({"patient", "doctor"}),
+    "documents_api.review_document": frozenset({"doctor"}),
 }
 ARGS = {"token": "no-such-token", "number": "NO-SUCH", "code": "en", "consultation_id": 999999,
         "call_id": 999999, "document_id": 999999, "page": 1}

@@ -228,3 +228,26 @@ def test_both_pages_of_the_room_hear_of_an_upload_and_a_review(room):
                            allow_redirects=False, timeout=10)
     assert review.status_code == 302
     assert patient.expect("documents") == {"consultation": room["id"]}
+
+
+def test_the_api_lists_uploads_shows_and_reviews_documents(app, docs):
+    r = docs["pc"].post("/api/v1/documents", data={
+        "title": "MRI report", "document_date": "2026-03-01", "kind": "imaging_report",
+        "insured_id": docs["insured"].id, "file": (io.BytesIO(pdf_bytes()), "mri.pdf")},
+        content_type="multipart/form-data")
+    assert r.status_code == 201, r.json
+    doc_id = r.json["id"]
+    assert r.json["links"]["page"] == f"/documents/{doc_id}/pages/{{n}}"
+    listed = docs["pc"].get("/api/v1/documents").json["items"]
+    assert [d["id"] for d in listed] == [doc_id] and listed[0]["review"] is None
+    assert docs["oc"].get(f"/api/v1/documents/{doc_id}").status_code == 404
+    r = docs["dc"].post(f"/api/v1/documents/{doc_id}/review", json={"comment": "Fine"})
+    assert r.status_code == 200, r.json
+    got = docs["pc"].get(f"/api/v1/documents/{doc_id}").json
+    assert got["review"]["by"] == "Aigerim Sadykova" and got["review"]["comment"] == "Fine"
+    r = docs["pc"].post("/api/v1/documents", data={
+        "title": "x", "document_date": "2026-03-01", "kind": "other",
+        "insured_id": docs["insured"].id, "file": (io.BytesIO(b"<svg/>"), "x.svg")},
+        content_type="multipart/form-data")
+    assert r.status_code == 422 and r.mimetype == "application/problem+json"
+    assert "not accepted" in r.json["errors"]["file"][0]

@@ -16,9 +16,10 @@ bp = Blueprint("documents", __name__, url_prefix="/documents")
 
 def init_app(app: Flask) -> None:
     """Register the pages and the ``flask documents`` commands."""
-    from consult.documents import cli, routes  # noqa: F401  (views)
+    from consult.documents import api, cli, routes  # noqa: F401  (views)
 
     app.register_blueprint(bp)
+    app.register_blueprint(api.bp)
     app.cli.add_command(cli.documents_group)
     if app.config.get("CLAMD_SOCKET"):
         app.extensions.setdefault("serve_background", []).append(start_rescans)

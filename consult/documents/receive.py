@@ -78,6 +78,6 @@ def upload(check_csrf: bool) -> Document:
         if stored is not None:
             services.discard_file(stored)
         raise
-    if document.consultation_id is not None:
-        realtime.documents_changed(document.consultation_id)
+    for consultation_id in services.rooms_to_tell(document):
+        realtime.documents_changed(consultation_id)
     return document

@@ -218,8 +218,8 @@ def review(document_id: int) -> Response:
             abort(404)
         flash(" ".join(m for msgs in exc.errors.values() for m in msgs) or exc.detail, "error")
         return redirect(url_for("documents.view", document_id=document_id))
-    if document.consultation_id is not None:
-        realtime.documents_changed(document.consultation_id)
+    for consultation_id in services.rooms_to_tell(document):
+        realtime.documents_changed(consultation_id)
     flash(_("Marked as reviewed."), "info")
     return redirect(url_for("documents.view", document_id=document_id))
 

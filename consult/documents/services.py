@@ -292,6 +292,16 @@ def for_room(user: User, consultation: Consultation, side: str) -> list[Document
     return in_consultation(consultation)
 
 
+def rooms_to_tell(document: Document) -> set[int]:
+    """The consultations whose open pages list ``document``: the one it was uploaded in,
+    and every active one of its person (the doctor's panel lists all their documents)."""
+    ids = set(db.session.scalars(select(Consultation.id).where(
+        Consultation.insured_id == document.insured_id, Consultation.status == "active")))
+    if document.consultation_id is not None:
+        ids.add(document.consultation_id)
+    return ids
+
+
 def held_consultation(user: User, document: Document) -> Consultation | None:
     """The open consultation the viewer came from: for a doctor, the active one through
     which they see ``document``; for the patient, the one it was uploaded in while that
