@@ -66,6 +66,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "documents.thumbnail": frozenset({"patient", "doctor"}),
     "documents.review": frozenset({"doctor"}),
     "documents.panel": frozenset({"patient", "doctor"}),
+    "documents.delete": frozenset({"patient"}),
     "documents_api.list_documents": frozenset({"patient"}),
     "documents_api.upload_document": frozenset({"patient"}),
     "documents_api.get_document": frozenset({"patient", "doctor"}),

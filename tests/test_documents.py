@@ -251,3 +251,19 @@ def test_the_api_lists_uploads_shows_and_reviews_documents(app, docs):
         content_type="multipart/form-data")
     assert r.status_code == 422 and r.mimetype == "application/problem+json"
     assert "not accepted" in r.json["errors"]["file"][0]
+
+
+def test_a_patient_deletes_a_mistaken_upload_but_not_a_reviewed_one(app, docs):
+    first = upload(docs["pc"], jpeg_bytes(), insured_id=docs["insured"].id).json["id"]
+    second = upload(docs["pc"], pdf_bytes(), "b.pdf", insured_id=docs["insured"].id).json["id"]
+    assert docs["oc"].post(f"/documents/{first}/delete").status_code == 404
+    assert docs["dc"].post(f"/documents/{first}/delete").status_code == 403
+    assert docs["pc"].post(f"/documents/{first}/delete").status_code == 302
+    db.session.commit()
+    assert db.session.get(Document, first) is None
+    assert len(_blobs(app)) == 2  # only the second document's file and thumbnail
+    assert len(_audit("document.deleted", first)) == 1
+    docs["dc"].post(f"/documents/{second}/review", data={"comment": ""})
+    r = docs["pc"].post(f"/documents/{second}/delete", follow_redirects=True)
+    assert "stays in your medical record" in r.get_data(as_text=True)
+    assert db.session.get(Document, second) is not None and len(_blobs(app)) == 2

@@ -224,6 +224,29 @@ def review(document_id: int) -> Response:
     return redirect(url_for("documents.view", document_id=document_id))
 
 
+@bp.post("/<int:document_id>/delete")
+@allow("patient")
+def delete(document_id: int) -> Response:
+    """The patient deletes a document uploaded by mistake (not once it was reviewed)."""
+    try:
+        document = services.visible(current_user, document_id)
+        rooms = services.rooms_to_tell(document)
+        keys = services.remove(current_user, document_id)
+        audit.append("document.deleted", actor=current_user, subject=f"document:{document_id}")
+        db.session.commit()
+    except ConsultRefused as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(exc.detail, "error")
+        return redirect(url_for("documents.view", document_id=document_id))
+    vault.delete(*keys)
+    for consultation_id in rooms:
+        realtime.documents_changed(consultation_id)
+    flash(_("The document was deleted."), "info")
+    return redirect(url_for("documents.index"))
+
+
 @bp.get("/consultation/<int:consultation_id>")
 @allow("patient", "doctor")
 def panel(consultation_id: int) -> str:

@@ -335,6 +335,22 @@ def review(doctor: User, document_id: Any, comment: Any) -> Document:
     return document
 
 
+def remove(patient: User, document_id: Any) -> tuple[str | None, str | None]:
+    """Delete a document the patient uploaded by mistake (flushes); returns its blob
+    keys for the caller to delete after committing. A reviewed document is part of the
+    medical record and stays (409)."""
+    document = visible(patient, document_id)
+    if patient.role != "patient":
+        raise ConsultRefused(_("Document not found."), 404)
+    if document.reviewed_at is not None:
+        raise ConsultRefused(_("A doctor has reviewed this document, so it stays in your "
+                               "medical record."), 409)
+    keys = (document.blob_key, document.thumb_key)
+    db.session.delete(document)
+    db.session.flush()
+    return keys
+
+
 def open_content(document: Document, part: str = "file") -> IO[bytes]:
     """The document's file (``file``) or thumbnail (``thumb``), verified; raises
     vault.Damaged."""
