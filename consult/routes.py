@@ -145,9 +145,11 @@ def desk() -> str:
     on_shift = services.is_on_shift(current_user)
     today = clock.today()
     waiting = services.queue(current_user) if on_shift else []
+    mine = services.open_for_doctor(current_user)
     return render_template(
         "consult/desk.html", on_shift=on_shift, waiting=waiting,
-        mine=services.open_for_doctor(current_user), today=today, now=clock.now(),
+        mine=mine, today=today, now=clock.now(),
+        unreviewed=documents.unreviewed_counts([c.insured_id for c in mine]),
         limit=services.max_chats(), age_of=services.age_of, channel_labels=CHANNEL_LABELS,
         channel_names={key: str(label) for key, label in CHANNEL_LABELS.items()})
 

@@ -267,3 +267,11 @@ def test_a_patient_deletes_a_mistaken_upload_but_not_a_reviewed_one(app, docs):
     r = docs["pc"].post(f"/documents/{second}/delete", follow_redirects=True)
     assert "stays in your medical record" in r.get_data(as_text=True)
     assert db.session.get(Document, second) is not None and len(_blobs(app)) == 2
+
+
+def test_the_desk_shows_how_many_documents_wait_for_review(app, docs):
+    upload(docs["pc"], jpeg_bytes(), insured_id=docs["insured"].id)
+    upload(docs["pc"], pdf_bytes(), "b.pdf", insured_id=docs["insured"].id)
+    upload(docs["oc"], jpeg_bytes(), insured_id=docs["other_insured"].id)
+    desk = docs["dc"].get("/consult/desk").get_data(as_text=True)
+    assert "2 documents not reviewed" in desk

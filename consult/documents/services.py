@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 
 from accounts.models import User
 from activation.models import Insured
@@ -275,6 +275,17 @@ def for_doctor(doctor: User, consultation: Consultation) -> list[Document]:
                                Document.status == "ready")
         .order_by(Document.uploaded_at.desc(), Document.id.desc())).all()
     return sorted(rows, key=lambda d: d.reviewed_at is not None)
+
+
+def unreviewed_counts(insured_ids: list[int]) -> dict[int, int]:
+    """Ready, unreviewed documents per insured person (for the doctor's desk)."""
+    if not insured_ids:
+        return {}
+    rows = db.session.execute(
+        select(Document.insured_id, func.count()).where(
+            Document.insured_id.in_(insured_ids), Document.status == "ready",
+            Document.reviewed_at.is_(None)).group_by(Document.insured_id))
+    return {insured_id: count for insured_id, count in rows}
 
 
 def in_consultation(consultation: Consultation) -> list[Document]:
