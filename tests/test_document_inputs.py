@@ -192,3 +192,25 @@ def test_refusals_are_in_the_patients_language(app, docs):
     r = upload(docs["pc"], b"<html></html>", "x.jpg", insured_id=docs["insured"].id)
     assert r.status_code == 422
     assert "не принимается" in r.json["errors"]["file"][0]
+
+
+def test_random_bytes_behind_an_accepted_signature_are_refused_never_crash(app):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from consult.documents import intake
+
+    heads = [b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"\0\0\0\x18ftypheic", b"%PDF-1.4\n"]
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(head=st.sampled_from(heads), body=st.binary(max_size=3000),
+           tail=st.sampled_from([b"", b"\n%%EOF\n"]))
+    def check(head, body, tail):
+        with app.test_request_context():
+            try:
+                prepared = intake.prepare(io.BytesIO(head + body + tail), 10**6, 10**6, 10)
+            except intake.Refused:
+                return
+            prepared.body.close()  # a valid file by chance is fine too
+
+    check()
