@@ -27,7 +27,7 @@ import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -84,11 +84,14 @@ def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
     return prefix + struct.pack(">I", index) + (b"\x01" if last else b"\x00")
 
 
-def seal(source: BinaryIO, keyring: Keyring, segment: int = SEGMENT
-         ) -> Iterator[bytes]:
-    """Yield the sealed form of ``source`` (read to its end) with the current key.
+def seal(source: BinaryIO, keyring: Keyring, segment: int = SEGMENT,
+         digest: Any = None) -> Iterator[bytes | memoryview]:
+    """Yield the sealed form of ``source`` (read to its end) with the current key,
+    updating ``digest`` (a hashlib object) with the plaintext on the way.
 
-    Memory stays within about two segments whatever the file's size.
+    Two buffers of a segment each are allocated once and reused, so memory stays the
+    same whatever the file's size: **each chunk yielded is valid only until the next
+    is asked for**; write it (or copy it) at once.
     """
     key_id = keyring.current.encode()
     header = (MAGIC + bytes([len(key_id)]) + key_id + os.urandom(7)
@@ -96,26 +99,68 @@ def seal(source: BinaryIO, keyring: Keyring, segment: int = SEGMENT
     prefix = header[-11:-4]
     aead = AESGCM(keyring.keys[keyring.current])
     yield header
+    plain = bytearray(segment + 1)  # a segment and one byte of look-ahead: is it the last?
+    view = memoryview(plain)
+    sealed = memoryview(bytearray(segment + TAG))
+    have = _fill(source, view)
     index = 0
-    chunk = source.read(segment)
     while True:
-        following = source.read(segment) if len(chunk) == segment else b""
-        last = not following
-        if index >= 2**32 - 1:
-            raise SealError("file too large to seal")
-        yield aead.encrypt(_nonce(prefix, index, last), chunk, header)
+        last = have <= segment
+        size = min(have, segment)
+        chunk = view[:size]
+        if digest is not None:
+            digest.update(chunk)
+        nonce = _nonce(prefix, index, last)
+        if hasattr(aead, "encrypt_into"):  # cryptography 46+: no new buffer per segment
+            aead.encrypt_into(nonce, chunk, header, sealed[:size + TAG])
+            yield sealed[:size + TAG]
+        else:  # pragma: no cover - older cryptography
+            yield aead.encrypt(nonce, bytes(chunk), header)
         if last:
             return
-        chunk = following
         index += 1
+        if index >= 2**32 - 1:
+            raise SealError("file too large to seal")
+        plain[0] = plain[segment]  # the look-ahead byte starts the next segment
+        have = 1 + _fill(source, view[1:])
+
+
+def _fill(source: BinaryIO, target: memoryview) -> int:
+    """Read into ``target`` until it is full or the source ends; the bytes read."""
+    got = 0
+    readinto = getattr(source, "readinto", None)
+    while got < len(target):
+        if readinto is not None:
+            n = readinto(target[got:])
+        else:
+            data = source.read(len(target) - got)
+            n = len(data)
+            target[got:got + n] = data
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _read_full(source: BinaryIO, size: int) -> bytes:
+    """``size`` bytes, fewer only at the end (a stream may return short reads)."""
+    data = source.read(size)
+    if len(data) in (0, size):
+        return data
+    parts = [data]
+    got = len(data)
+    while got < size and (more := source.read(size - got)):
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
 
 
 def read_header(sealed: BinaryIO) -> tuple[bytes, str, bytes, int]:
     """The header bytes, key id, nonce prefix and segment size of a sealed file."""
-    start = sealed.read(5)
+    start = _read_full(sealed, 5)
     if len(start) != 5 or start[:4] != MAGIC:
         raise SealError("not a sealed file")
-    rest = sealed.read(start[4] + 11)
+    rest = _read_full(sealed, start[4] + 11)
     if len(rest) != start[4] + 11:
         raise SealError("the header is cut short")
     key_id = rest[: start[4]].decode("ascii", "replace")
@@ -139,9 +184,9 @@ def unseal(sealed: BinaryIO, keyring: Keyring) -> Iterator[bytes]:
     aead = AESGCM(key)
     size = segment + TAG
     index = 0
-    chunk = sealed.read(size)
+    chunk = _read_full(sealed, size)
     while True:
-        following = sealed.read(size) if len(chunk) == size else b""
+        following = _read_full(sealed, size) if len(chunk) == size else b""
         last = not following
         try:
             yield aead.decrypt(_nonce(prefix, index, last), chunk, header)

@@ -23,9 +23,10 @@ _KEY = re.compile(r"^[0-9a-f]{32}$")
 class BlobStore(Protocol):
     """What the documents need of a store."""
 
-    def put(self, key: str, chunks: Iterable[bytes]) -> int:
+    def put(self, key: str, chunks: Iterable[bytes | memoryview]) -> int:
         """Store the blob made of ``chunks`` under ``key``, whole or not at all; returns
-        its size. If iterating ``chunks`` raises, nothing is left behind."""
+        its size. If iterating ``chunks`` raises, nothing is left behind. A chunk may be
+        a view of a reused buffer: write or copy it before taking the next."""
 
     def open(self, key: str) -> BinaryIO:
         """The stored blob for reading; FileNotFoundError when there is none."""
@@ -50,7 +51,7 @@ class LocalDiskStore:
             raise ValueError("bad blob key")
         return self.root / key[:2] / key
 
-    def put(self, key: str, chunks: Iterable[bytes]) -> int:
+    def put(self, key: str, chunks: Iterable[bytes | memoryview]) -> int:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         partial = path.with_name(f".{key}.{secrets.token_hex(4)}.part")
@@ -60,6 +61,7 @@ class LocalDiskStore:
                 for chunk in chunks:
                     out.write(chunk)
                     size += len(chunk)
+                    del chunk  # not kept while the next chunk is made
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(partial, path)

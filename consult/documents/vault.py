@@ -39,23 +39,13 @@ def store() -> storage.BlobStore:
     return ext["document_store"]  # type: ignore[no-any-return]
 
 
-def _hashing(source: BinaryIO, sha: hashlib._Hash) -> BinaryIO:
-    class Reader:
-        def read(self, n: int = -1) -> bytes:
-            data = source.read(n)
-            sha.update(data)
-            return data
-
-    return Reader()  # type: ignore[return-value]
-
-
 def put(source: BinaryIO) -> tuple[str, str, str]:
     """Seal ``source`` (read from where it stands to its end) into a new blob; returns
     the blob key, the key id that sealed it and the plaintext's SHA-256 (hex)."""
     ring = keyring()
     sha = hashlib.sha256()
     key = storage.new_key()
-    store().put(key, seal(_hashing(source, sha), ring))
+    store().put(key, seal(source, ring, digest=sha))
     return key, ring.current, sha.hexdigest()
 
 
