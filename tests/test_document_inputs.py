@@ -214,3 +214,18 @@ def test_random_bytes_behind_an_accepted_signature_are_refused_never_crash(app):
             prepared.body.close()  # a valid file by chance is fine too
 
     check()
+
+
+def test_a_palette_png_keeps_its_transparency(app, docs):
+    from PIL import Image
+
+    image = Image.new("P", (20, 10), 0)
+    image.putpalette([255, 0, 0] + [0, 0, 255] * 255)
+    image.paste(1, (0, 0, 10, 10))
+    out = io.BytesIO()
+    image.save(out, "PNG", transparency=0)
+    r = upload(docs["pc"], out.getvalue(), "p.png", insured_id=docs["insured"].id)
+    assert r.status_code == 201, r.json
+    served = Image.open(io.BytesIO(docs["pc"].get(f"/documents/{r.json['id']}/image").data))
+    assert served.mode == "RGBA"
+    assert served.getpixel((15, 5))[3] == 0 and served.getpixel((5, 5)) == (0, 0, 255, 255)

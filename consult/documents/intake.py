@@ -120,11 +120,12 @@ def _prepare_image(upload: BinaryIO, kind: str, max_pixels: int) -> Prepared:
                         )) from None
     # Only the colour profile survives: EXIF (GPS, camera), comments, text chunks and
     # XMP are dropped, whatever Pillow would otherwise carry over when saving.
+    if kind == "png":
+        image = _png_mode(image)  # before the info goes: it holds the transparency
     icc = image.info.get("icc_profile")
     image.info = {"icc_profile": icc} if icc else {}
     body = tempfile.TemporaryFile()
     if kind == "png":
-        image = _png_mode(image)
         content_type = "image/png"
         image.save(body, "PNG", compress_level=6)
     else:
