@@ -179,6 +179,7 @@ def test_a_tampered_file_is_refused_with_an_error(app, docs):
     path.write_bytes(bytes(data))
     r = docs["pc"].get(f"/documents/{doc_id}/file")
     assert r.status_code == 500 and b"%PDF" not in r.get_data()
+    assert "failed the integrity check" in r.get_data(as_text=True)
     assert docs["pc"].get(f"/documents/{doc_id}/pages/1").status_code == 500
     assert _audit("document.downloaded", doc_id) == []
 

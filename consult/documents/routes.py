@@ -4,7 +4,7 @@ are in :mod:`consult.documents.services`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import (
     abort,
@@ -137,13 +137,21 @@ def _file_response(document: Document, body: Any, mimetype: str, disposition: st
     return response
 
 
+def _damaged(document: Document) -> NoReturn:
+    """The stored copy failed its check: say so (never a byte of it) and alert."""
+    current_app.logger.error("document %s failed its integrity check", document.id,
+                             exc_info=True)
+    message = _("This document cannot be opened: its stored copy failed the integrity "
+                "check. Our team has been alerted; please try again later.")
+    abort(Response(render_template("error.html", status=500, message=message), 500,
+                   headers={"Cache-Control": "no-store"}))
+
+
 def _open(document: Document, part: str = "file") -> Any:
     try:
         return services.open_content(document, part)
     except vault.Damaged:
-        current_app.logger.error("document %s failed its integrity check", document.id,
-                                 exc_info=True)
-        abort(500)
+        _damaged(document)
 
 
 @bp.get("/<int:document_id>/file")
@@ -186,9 +194,7 @@ def page(document_id: int, page: int) -> Response:
     except ConsultRefused as exc:
         abort(exc.status)
     except vault.Damaged:
-        current_app.logger.error("document %s failed its integrity check", document.id,
-                                 exc_info=True)
-        abort(500)
+        _damaged(document)
     _audit_view(document, "page", page=page)
     return _file_response(document, png, "image/png", "inline", f"page-{page}.png")
 
