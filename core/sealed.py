@@ -4,14 +4,17 @@ A sealed file is a header, then the plaintext cut into segments of ``segment`` b
 each encrypted on its own with AES-GCM (``cryptography``'s AESGCM) so that a file of
 any size is sealed and opened in constant memory::
 
-    b"PDS1" | len(key_id) (1 byte) | key_id | nonce prefix (7 bytes) | segment (4 bytes)
+    b"PDS1" | len(key_id) (1 byte) | key_id | salt (32 bytes) | segment (4 bytes)
     segment 0 | segment 1 | ... | last segment          (each: ciphertext + 16-byte tag)
 
-The nonce of segment *i* is the file's random prefix, *i* (4 bytes) and a last-segment
-flag (1 byte); the header is authenticated with every segment. So a segment cannot be
-altered, moved, dropped or cut off the end without the tag failing, and a file cannot
-be grafted onto another key's header (the STREAM construction of Hoang, Reyhanitabar,
-Rogaway and Vizár). Opening also hashes the plaintext for the caller's SHA-256 check.
+Each file is encrypted with its own key, derived from the configured key and the file's
+random salt with HKDF-SHA256 (as Tink's AES-GCM-HKDF streaming AEAD does), so nonces
+never repeat under one AES key however many files there are. The nonce of segment *i*
+is *i* (7 zero bytes, then 4 bytes) and a last-segment flag (1 byte); the header is
+authenticated with every segment. So a segment cannot be altered, moved, dropped or cut
+off the end without the tag failing, and a file cannot be grafted onto another header
+(the STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizár). Opening also
+hashes the plaintext for the caller's SHA-256 check.
 
 Keys come from configuration as ``id:base64key,...`` (32-byte keys): the first seals,
 all open, so keys rotate by putting a new one first and keeping the old ones after.
@@ -30,7 +33,9 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 MAGIC = b"PDS1"
 SEGMENT = 1024 * 1024  # plaintext bytes per segment
@@ -80,8 +85,18 @@ def new_key(key_id: str) -> str:
     return f"{key_id}:{base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip('=')}"
 
 
-def _nonce(prefix: bytes, index: int, last: bool) -> bytes:
-    return prefix + struct.pack(">I", index) + (b"\x01" if last else b"\x00")
+SALT = 32
+_PREFIX = bytes(7)
+
+
+def _nonce(index: int, last: bool) -> bytes:
+    return _PREFIX + struct.pack(">I", index) + (b"\x01" if last else b"\x00")
+
+
+def _file_cipher(master: bytes, key_id: bytes, salt: bytes) -> AESGCM:
+    """The AES-256-GCM of one file: its key derived from ``master`` and its salt."""
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
+                       info=MAGIC + key_id).derive(master))
 
 
 def seal(source: BinaryIO, keyring: Keyring, segment: int = SEGMENT,
@@ -94,10 +109,9 @@ def seal(source: BinaryIO, keyring: Keyring, segment: int = SEGMENT,
     is asked for**; write it (or copy it) at once.
     """
     key_id = keyring.current.encode()
-    header = (MAGIC + bytes([len(key_id)]) + key_id + os.urandom(7)
-              + struct.pack(">I", segment))
-    prefix = header[-11:-4]
-    aead = AESGCM(keyring.keys[keyring.current])
+    salt = os.urandom(SALT)
+    header = MAGIC + bytes([len(key_id)]) + key_id + salt + struct.pack(">I", segment)
+    aead = _file_cipher(keyring.keys[keyring.current], key_id, salt)
     yield header
     plain = bytearray(segment + 1)  # a segment and one byte of look-ahead: is it the last?
     view = memoryview(plain)
@@ -110,7 +124,7 @@ def seal(source: BinaryIO, keyring: Keyring, segment: int = SEGMENT,
         chunk = view[:size]
         if digest is not None:
             digest.update(chunk)
-        nonce = _nonce(prefix, index, last)
+        nonce = _nonce(index, last)
         if hasattr(aead, "encrypt_into"):  # cryptography 46+: no new buffer per segment
             aead.encrypt_into(nonce, chunk, header, sealed[:size + TAG])
             yield sealed[:size + TAG]
@@ -156,18 +170,18 @@ def _read_full(source: BinaryIO, size: int) -> bytes:
 
 
 def read_header(sealed: BinaryIO) -> tuple[bytes, str, bytes, int]:
-    """The header bytes, key id, nonce prefix and segment size of a sealed file."""
+    """The header bytes, key id, salt and segment size of a sealed file."""
     start = _read_full(sealed, 5)
     if len(start) != 5 or start[:4] != MAGIC:
         raise SealError("not a sealed file")
-    rest = _read_full(sealed, start[4] + 11)
-    if len(rest) != start[4] + 11:
+    rest = _read_full(sealed, start[4] + SALT + 4)
+    if len(rest) != start[4] + SALT + 4:
         raise SealError("the header is cut short")
     key_id = rest[: start[4]].decode("ascii", "replace")
     segment = struct.unpack(">I", rest[-4:])[0]
     if not 0 < segment <= 64 * 1024 * 1024:
         raise SealError("bad segment size")
-    return start + rest, key_id, rest[-11:-4], segment
+    return start + rest, key_id, rest[start[4]:start[4] + SALT], segment
 
 
 def unseal(sealed: BinaryIO, keyring: Keyring) -> Iterator[bytes]:
@@ -177,11 +191,11 @@ def unseal(sealed: BinaryIO, keyring: Keyring) -> Iterator[bytes]:
     id is unknown, a segment was altered, or the file was cut or extended: callers who
     must not release unverified data collect it first (see :func:`unseal_to`).
     """
-    header, key_id, prefix, segment = read_header(sealed)
+    header, key_id, salt, segment = read_header(sealed)
     key = keyring.keys.get(key_id)
     if key is None:
         raise SealError(f"no configured key has the id {key_id!r}")
-    aead = AESGCM(key)
+    aead = _file_cipher(key, key_id.encode(), salt)
     size = segment + TAG
     index = 0
     chunk = _read_full(sealed, size)
@@ -189,7 +203,7 @@ def unseal(sealed: BinaryIO, keyring: Keyring) -> Iterator[bytes]:
         following = _read_full(sealed, size) if len(chunk) == size else b""
         last = not following
         try:
-            yield aead.decrypt(_nonce(prefix, index, last), chunk, header)
+            yield aead.decrypt(_nonce(index, last), chunk, header)
         except InvalidTag:
             raise SealError(f"segment {index} failed authentication") from None
         if last:

@@ -131,3 +131,13 @@ def test_the_digest_sees_exactly_the_plaintext():
         for _chunk in seal(io.BytesIO(data), RING, 16, digest=sha):
             pass
         assert sha.hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_each_file_has_its_own_key_so_equal_files_never_share_a_keystream():
+    data = b"same medical document" * 4
+    one, two = _sealed(data), _sealed(data)
+    header = len(read_header(io.BytesIO(one))[0])
+    # Same master key, same nonces (segment 0, 1, ...): only a per-file key makes the
+    # ciphertexts differ; with a shared key they would be equal byte for byte.
+    assert one[header:header + 16] != two[header:header + 16]
+    assert _open(one) == _open(two) == data
