@@ -8,6 +8,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from consult.documents.models import Document
@@ -229,3 +230,35 @@ def test_a_palette_png_keeps_its_transparency(app, docs):
     served = Image.open(io.BytesIO(docs["pc"].get(f"/documents/{r.json['id']}/image").data))
     assert served.mode == "RGBA"
     assert served.getpixel((15, 5))[3] == 0 and served.getpixel((5, 5)) == (0, 0, 255, 255)
+
+
+def _pdf_with_pages(width: float, height: float, pages: int = 2) -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt", format=(min(width, 14_400), min(height, 14_400)))
+    pdf.set_font("helvetica", size=12)
+    for _ in range(pages):
+        pdf.add_page()
+        pdf.cell(text="tall page")
+    data = bytes(pdf.output())
+    # fpdf2 keeps to PDF's limits; write the MediaBox a crafted file would carry.
+    return data.replace(f"/MediaBox [0 0 {min(width, 14_400):.2f} {min(height, 14_400):.2f}]"
+                        .encode(), f"/MediaBox [0 0 {width:.2f} {height:.2f}]".encode())
+
+
+def test_a_pdf_page_flood_is_refused_and_tall_pages_render_within_bounds(app, docs):
+    huge = _pdf_with_pages(300, 150_000)
+    assert b"150000.00" in huge
+    r = upload(docs["pc"], huge, "tall.pdf", insured_id=docs["insured"].id)
+    _refused(r, 422, "impossible size")
+    _nothing_stored(app)
+    # The tallest page allowed is drawn within MAX_RENDER_PIXELS, thumbnail in its box.
+    from consult.documents import intake
+
+    tall = _pdf_with_pages(300, 14_400)
+    r = upload(docs["pc"], tall, "tall.pdf", insured_id=docs["insured"].id)
+    assert r.status_code == 201, r.json
+    page = Image.open(io.BytesIO(docs["pc"].get(f"/documents/{r.json['id']}/pages/1").data))
+    assert page.width * page.height <= intake.MAX_RENDER_PIXELS
+    thumb = Image.open(io.BytesIO(docs["pc"].get(f"/documents/{r.json['id']}/thumbnail").data))
+    assert max(thumb.size) <= intake.THUMB_SIZE

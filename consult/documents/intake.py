@@ -11,7 +11,6 @@ Everything else is refused with a message saying what is accepted.
 from __future__ import annotations
 
 import io
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass
@@ -19,8 +18,13 @@ from typing import IO, BinaryIO
 
 from flask_babel import gettext as _
 
+from core.uploads import temporary_file
+
 THUMB_SIZE = 320  # the longest side of a thumbnail, in pixels
 PAGE_WIDTH = 1240  # a PDF page rendered for the viewer (about 150 dpi for A4)
+# PDFium takes page sizes from the file as they are: bound what is accepted and drawn.
+MAX_PAGE_POINTS = 14_400  # 200 inches, the largest page PDF viewers support
+MAX_RENDER_PIXELS = 12_000_000  # one rendered page
 # PDFium is not thread-safe: one document at a time per process (threads or greenlets).
 _PDFIUM = threading.Lock()
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs",
@@ -122,9 +126,9 @@ def _prepare_image(upload: BinaryIO, kind: str, max_pixels: int) -> Prepared:
     # XMP are dropped, whatever Pillow would otherwise carry over when saving.
     if kind == "png":
         image = _png_mode(image)  # before the info goes: it holds the transparency
-    icc = image.info.get("icc_profile")
+    icc = _colour_profile(image.info.get("icc_profile"))
     image.info = {"icc_profile": icc} if icc else {}
-    body = tempfile.TemporaryFile()
+    body = temporary_file()
     if kind == "png":
         content_type = "image/png"
         image.save(body, "PNG", compress_level=6)
@@ -139,6 +143,20 @@ def _prepare_image(upload: BinaryIO, kind: str, max_pixels: int) -> Prepared:
     width, height = image.size
     image.close()
     return Prepared(content_type, body, size, thumb, width=width, height=height)
+
+
+def _colour_profile(icc: bytes | None) -> bytes | None:
+    """The embedded ICC profile when it is a real, modest one (it is copied byte for
+    byte, so it must not be a place to hide other data); else None."""
+    if not icc or len(icc) > 512 * 1024:
+        return None
+    try:
+        from PIL import ImageCms
+
+        ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except Exception:  # noqa: BLE001 - anything unparsable is dropped
+        return None
+    return icc
 
 
 def _png_mode(image):  # type: ignore[no-untyped-def]
@@ -199,8 +217,14 @@ def _open_pdf(pdfium, upload: BinaryIO, size: int, max_pages: int) -> Prepared: 
             raise Refused(_("The PDF has no pages."))
         if pages > max_pages:
             raise Refused(_("The PDF has more than %(num)s pages.", num=max_pages))
-        thumb = _page_image(pdf, 0, THUMB_SIZE, "JPEG")
-    except pdfium.PdfiumError:
+        for index in range(pages):
+            width, height = pdf.get_page_size(index)
+            if not (0 < width <= MAX_PAGE_POINTS and 0 < height <= MAX_PAGE_POINTS):
+                raise Refused(_("The PDF has a page of an impossible size."))
+        thumb = _page_image(pdf, 0, THUMB_SIZE, "JPEG", fit=True)
+    except Refused:
+        raise
+    except (pdfium.PdfiumError, OSError, ValueError, MemoryError):
         raise Refused(_("The PDF could not be read: the file is damaged or not really a "
                         "PDF.")) from None
     finally:
@@ -209,11 +233,17 @@ def _open_pdf(pdfium, upload: BinaryIO, size: int, max_pages: int) -> Prepared: 
     return Prepared("application/pdf", upload, size, thumb, page_count=pages)
 
 
-def _page_image(pdf, index: int, width: int, fmt: str) -> bytes:  # type: ignore[no-untyped-def]
+def _page_image(pdf, index: int, width: int, fmt: str,  # type: ignore[no-untyped-def]
+                fit: bool = False) -> bytes:
+    """Page ``index`` drawn ``width`` pixels wide (``fit``: within a square of that
+    side), never above MAX_RENDER_PIXELS nor 4x the page's own size."""
     page = pdf[index]
     try:
-        page_width = page.get_width() or 1
-        scale = min(width / page_width, 4.0)
+        page_width, page_height = max(page.get_width(), 1.0), max(page.get_height(), 1.0)
+        scale = min(width / page_width, 4.0,
+                    (MAX_RENDER_PIXELS / (page_width * page_height)) ** 0.5)
+        if fit:
+            scale = min(scale, width / page_height)
         bitmap = page.render(scale=scale, may_draw_forms=True)
         image = bitmap.to_pil()
         if image.mode != "RGB":
