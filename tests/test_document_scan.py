@@ -22,8 +22,9 @@ EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
 class FakeClamd:
     """Answers ``zINSTREAM``: FOUND when the stream holds the EICAR test string."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, max_length: int = 10**9) -> None:
         self.path = path
+        self.max_length = max_length
         self.scanned = 0
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.server.bind(path)
@@ -48,6 +49,9 @@ class FakeClamd:
                         break
                     stream += self._exact(conn, size)
                 self.scanned += 1
+                if len(stream) > self.max_length:  # clamd's StreamMaxLength
+                    conn.sendall(b"INSTREAM size limit exceeded. ERROR\0")
+                    continue
                 found = EICAR in stream
                 conn.sendall(b"stream: Eicar-Test-Signature FOUND\0" if found
                              else b"stream: OK\0")
@@ -138,3 +142,19 @@ def test_a_rescan_with_the_scanner_still_down_changes_nothing(app, docs, clamd_p
     assert "still pending 1" in result.output
     db.session.commit()
     assert db.session.get(Document, doc_id).status == "pending"
+
+
+def test_a_file_clamd_cannot_scan_stays_pending_without_holding_up_the_others(app, docs,
+                                                                              clamd_path):
+    app.config["CLAMD_SOCKET"] = clamd_path  # down while both are uploaded
+    big = upload(docs["pc"], pdf_bytes(pages=30), "big.pdf", insured_id=docs["insured"].id)
+    small = upload(docs["pc"], jpeg_bytes(), insured_id=docs["insured"].id)
+    clamd = FakeClamd(clamd_path, max_length=len(jpeg_bytes()) * 4)
+    try:
+        result = app.test_cli_runner().invoke(args=["documents", "scan"])
+    finally:
+        clamd.close()
+    assert "ready 1, rejected 0, still pending 1" in result.output, result.output
+    db.session.commit()
+    assert db.session.get(Document, big.json["id"]).status == "pending"
+    assert db.session.get(Document, small.json["id"]).status == "ready"

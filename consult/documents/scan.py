@@ -19,6 +19,11 @@ class ScannerUnavailable(OSError):
     """clamd did not answer (not running, timed out, or an error reply)."""
 
 
+class ScanFailed(ScannerUnavailable):
+    """clamd answered, but with an error about this file (over its size limit, out of
+    memory...): no verdict for it, though others may get one."""
+
+
 def scan(socket_path: str, chunks: Iterable[bytes]) -> str | None:
     """Stream ``chunks`` to clamd; None when clean, else the name of what it found.
     Raises :class:`ScannerUnavailable` when no verdict was given."""
@@ -45,4 +50,4 @@ def scan(socket_path: str, chunks: Iterable[bytes]) -> str | None:
         return None
     if text.endswith("FOUND"):
         return text.removeprefix("stream:").removesuffix("FOUND").strip() or "unknown"
-    raise ScannerUnavailable(f"clamd at {socket_path} answered {text!r}")
+    raise ScanFailed(f"clamd at {socket_path} answered {text!r}")

@@ -32,10 +32,14 @@ def scan_pending(limit: int = 100) -> dict[str, int]:
         try:
             with open_content(document) as body:
                 found = scan.scan(socket_path, iter(lambda b=body: b.read(scan.CHUNK), b""))
+        except scan.ScanFailed as exc:  # this file only: it stays pending, go on
+            log.error("clamd cannot scan document %s, it stays pending: %s", document.id, exc)
+            counts["pending"] += 1
+            continue
         except scan.ScannerUnavailable as exc:
             log.warning("virus scanner unavailable, %d documents stay pending: %s",
                         len(pending) - index, exc)
-            counts["pending"] = len(pending) - index
+            counts["pending"] += len(pending) - index
             break
         except vault.Damaged:
             log.error("pending document %s failed its integrity check", document.id)
@@ -52,11 +56,15 @@ def scan_pending(limit: int = 100) -> dict[str, int]:
     return counts
 
 
-def sealed_with_old_keys(limit: int = 100) -> list[Document]:
-    """Documents sealed with a key other than the current one (after a rotation)."""
+def sealed_with_old_keys(limit: int = 100, skip: frozenset[int] = frozenset()
+                         ) -> list[Document]:
+    """Documents sealed with a key other than the current one (after a rotation), but
+    those in ``skip`` (found damaged)."""
     current = vault.keyring().current
-    return list(db.session.scalars(select(Document).where(
-        Document.key_id != current, Document.blob_key.is_not(None)).limit(limit)))
+    query = select(Document).where(Document.key_id != current, Document.blob_key.is_not(None))
+    if skip:
+        query = query.where(Document.id.not_in(skip))
+    return list(db.session.scalars(query.order_by(Document.id).limit(limit)))
 
 
 def rekey(document: Document) -> tuple[str | None, str | None]:
@@ -65,8 +73,12 @@ def rekey(document: Document) -> tuple[str | None, str | None]:
     old = (document.blob_key, document.thumb_key)
     with open_content(document) as body:
         blob_key, key_id, sha = vault.put(body)
-    with open_content(document, "thumb") as body:
-        thumb_key, _kid, thumb_sha = vault.put(body)
+    try:
+        with open_content(document, "thumb") as body:
+            thumb_key, _kid, thumb_sha = vault.put(body)
+    except BaseException:
+        vault.delete(blob_key)
+        raise
     document.blob_key, document.thumb_key, document.key_id = blob_key, thumb_key, key_id
     db.session.flush()
     return old
