@@ -14,11 +14,19 @@ from typing import IO
 from flask import Request, current_app
 
 
+def temporary_file(spool: int = 0) -> IO[bytes]:
+    """An unnamed temporary file in UPLOAD_TMP_DIR for plaintext health data (an upload,
+    a re-encoded image, a document read back); held in memory up to ``spool`` bytes."""
+    directory = current_app.config.get("UPLOAD_TMP_DIR") or None
+    if spool:
+        return tempfile.SpooledTemporaryFile(max_size=spool, dir=directory)  # type: ignore[return-value]
+    return tempfile.TemporaryFile("w+b", dir=directory)
+
+
 class StreamingRequest(Request):
     """The app's request class (see :func:`core.app.create_app`)."""
 
     def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
                          filename: str | None = None, content_length: int | None = None
                          ) -> IO[bytes]:
-        directory = current_app.config.get("UPLOAD_TMP_DIR") or None
-        return tempfile.TemporaryFile("w+b", dir=directory)
+        return temporary_file()

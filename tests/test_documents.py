@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -276,3 +277,40 @@ def test_the_desk_shows_how_many_documents_wait_for_review(app, docs):
     upload(docs["oc"], jpeg_bytes(), insured_id=docs["other_insured"].id)
     desk = docs["dc"].get("/consult/desk").get_data(as_text=True)
     assert "2 documents not reviewed" in desk
+
+
+def test_the_api_refuses_what_another_sites_page_sends(app, docs):
+    doc_id = upload(docs["pc"], jpeg_bytes(), insured_id=docs["insured"].id).json["id"]
+    r = docs["dc"].post(f"/api/v1/documents/{doc_id}/review", data={"comment": "x"})
+    assert r.status_code == 415
+    r = docs["dc"].post(f"/api/v1/documents/{doc_id}/review", json={},
+                        headers={"Origin": "https://evil.example"})
+    assert r.status_code == 415
+    r = docs["pc"].post("/api/v1/documents", headers={"Origin": "https://evil.example"},
+                        data={"title": "x", "document_date": "2026-03-01", "kind": "other",
+                              "insured_id": docs["insured"].id,
+                              "file": (io.BytesIO(jpeg_bytes()), "a.jpg")},
+                        content_type="multipart/form-data")
+    assert r.status_code == 403
+    db.session.commit()
+    assert db.session.get(Document, doc_id).reviewed_at is None
+    assert db.session.scalar(select(func.count()).select_from(Document)) == 1
+
+
+def test_a_review_committed_while_a_delete_reads_wins(app, docs):
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from consult.documents import services
+    from consult.errors import ConsultRefused
+
+    doc_id = upload(docs["pc"], jpeg_bytes(), insured_id=docs["insured"].id).json["id"]
+    docs["dc"].post(f"/documents/{doc_id}/review", data={"comment": "Seen"})
+    db.session.commit()
+    stale = db.session.get(Document, doc_id)
+    set_committed_value(stale, "reviewed_at", None)  # as the delete read it, a moment ago
+    patient = db.session.get(type(docs["patient"]), docs["patient"].id)
+    with pytest.raises(ConsultRefused) as refused:
+        services.remove(patient, doc_id)
+    assert refused.value.status == 409
+    db.session.rollback()
+    assert db.session.get(Document, doc_id) is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -70,6 +70,16 @@ def _payload(d: Document) -> dict[str, Any]:
     }
 
 
+def _from_another_site() -> bool:
+    """A browser's request sent by another site's page (the API takes no CSRF token: a
+    browser always names the page's origin on a cross-site POST; apps send none)."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    ours = {request.host_url.rstrip("/"), current_app.config["BASE_URL"].rstrip("/")}
+    return origin.rstrip("/") not in ours
+
+
 def _refused(exc: ConsultRefused) -> Response:
     db.session.rollback()
     return problem(exc.status, _("Document refused"), exc.detail, errors=exc.errors)
@@ -127,6 +137,11 @@ def upload_document() -> Response:
           content:
             application/json:
               schema: {$ref: "#/components/schemas/Document"}
+        "403":
+          description: Sent from another site's page.
+          content:
+            application/problem+json:
+              schema: {$ref: "#/components/schemas/Problem"}
         "400":
           description: The body was cut off.
           content:
@@ -148,6 +163,9 @@ def upload_document() -> Response:
             application/problem+json:
               schema: {$ref: "#/components/schemas/Problem"}
     """
+    if _from_another_site():
+        return problem(403, _("Forbidden"), _("Uploads are accepted from this service's "
+                                              "own pages and apps only."))
     try:
         document = receive.upload(check_csrf=False)
     except ConsultRefused as exc:
@@ -214,12 +232,19 @@ def review_document(document_id: int) -> Response:
           content:
             application/problem+json:
               schema: {$ref: "#/components/schemas/Problem"}
+        "415":
+          description: Not a JSON body, or sent from another site's page.
+          content:
+            application/problem+json:
+              schema: {$ref: "#/components/schemas/Problem"}
         "422":
           description: The comment is too long or holds characters that cannot be shown.
           content:
             application/problem+json:
               schema: {$ref: "#/components/schemas/Problem"}
     """
+    if _from_another_site() or (request.content_length and not request.is_json):
+        return problem(415, _("Unsupported media type"), _("Send a JSON object."))
     body = request.get_json(silent=True)
     comment = body.get("comment") if isinstance(body, dict) else None
     try:

@@ -61,7 +61,9 @@ def _back() -> str:
     """The page the form was sent from, if it is one of ours; else the documents page."""
     referrer = request.referrer or ""
     if referrer.startswith(request.host_url):
-        return "/" + referrer[len(request.host_url):]
+        path = "/" + referrer[len(request.host_url):]
+        if not path.startswith(("//", "/\\")):  # never another host, even scheme-relative
+            return path
     return url_for("documents.index")
 
 

@@ -17,7 +17,7 @@ from typing import IO, Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 
 from accounts.models import User
 from activation.models import Insured
@@ -337,11 +337,13 @@ def review(doctor: User, document_id: Any, comment: Any) -> Document:
     if doctor.role != "doctor":
         raise ConsultRefused(_("Document not found."), 404)
     text = clean_text(comment, "comment", COMMENT_MAX, required=False)
-    db.session.execute(
+    done = db.session.execute(
         update(Document).where(Document.id == document.id)
         .values(reviewed_by_id=doctor.id, reviewed_at=clock.now(),
                 review_comment_encrypted=encrypt(text) if text else None)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)).rowcount
+    if done != 1:  # the patient deleted it meanwhile
+        raise ConsultRefused(_("Document not found."), 404)
     db.session.refresh(document)
     return document
 
@@ -357,8 +359,14 @@ def remove(patient: User, document_id: Any) -> tuple[str | None, str | None]:
         raise ConsultRefused(_("A doctor has reviewed this document, so it stays in your "
                                "medical record."), 409)
     keys = (document.blob_key, document.thumb_key)
-    db.session.delete(document)
-    db.session.flush()
+    # Only while still unreviewed: a review committed since it was read wins.
+    gone = db.session.execute(
+        delete(Document).where(Document.id == document.id, Document.reviewed_at.is_(None))
+        .execution_options(synchronize_session=False)).rowcount
+    if gone != 1:
+        raise ConsultRefused(_("A doctor has reviewed this document, so it stays in your "
+                               "medical record."), 409)
+    db.session.expunge(document)
     return keys
 
 

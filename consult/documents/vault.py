@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import tempfile
 from collections.abc import Iterator
 from typing import IO, BinaryIO
 
@@ -13,6 +12,7 @@ from flask import current_app
 
 from core import storage
 from core.sealed import Keyring, SealError, seal, unseal
+from core.uploads import temporary_file
 
 # A file read back is held in memory up to this size, then in an unnamed temporary file.
 SPOOL_BYTES = 1024 * 1024
@@ -58,7 +58,7 @@ def put_bytes(data: bytes) -> tuple[str, str, str]:
 def open_verified(blob_key: str, sha256: str) -> IO[bytes]:
     """The plaintext of a blob, checked whole before the caller sees a byte; raises
     :class:`Damaged`. The caller closes the returned file (positioned at 0)."""
-    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    out = temporary_file(SPOOL_BYTES)
     sha = hashlib.sha256()
     try:
         with store().open(blob_key) as sealed:

@@ -10,7 +10,10 @@
 
   function refresh() {
     fetch(url, {credentials: "same-origin", headers: {"Accept": "text/html"}})
-      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (r) {
+        if (r.redirected) { window.location.reload(); return null; } // signed out: the page says so
+        return r.ok ? r.text() : null;
+      })
       .then(function (html) { if (html !== null) { list.innerHTML = html; } })
       .catch(function () { /* the next event or a reload brings it */ });
   }
