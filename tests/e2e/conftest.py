@@ -76,3 +76,26 @@ def screenshots_on_failure(pages: dict[str, Any], prefix: str) -> Iterator[None]
                 page.screenshot(path=str(ARTIFACTS / f"{prefix}-{name}-failed.png"),
                                 full_page=True)
         raise
+
+
+def taken_consultation(client: Any, doctor_name: str, complaint: str, channel: str
+                       ) -> dict[str, Any]:
+    """A consultation an on-duty doctor (``doctor_name``) has taken, on 2026-03-30 11:00
+    Almaty time (the patient activated on 1 March, so the policy covers it by then):
+    both sides can open its room."""
+    from datetime import UTC, datetime
+
+    from consult import services
+    from core import clock
+    from core.extensions import db
+    from tests.consult_helpers import activated_patient, on_shift_doctor
+
+    clock.freeze(datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
+    patient, insured = activated_patient(client)
+    clock.freeze(datetime(2026, 3, 30, 6, 0, tzinfo=UTC))
+    doctor = on_shift_doctor(full_name=doctor_name)
+    c = services.request_consultation(
+        patient, services.ConsultationRequest(insured.id, complaint, channel), "en")
+    services.take(doctor, c.id)
+    db.session.commit()
+    return {"id": c.id, "patient": patient, "doctor": doctor}

@@ -10,18 +10,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from consult import services
 from consult.models import Call
-from core import clock
 from core.extensions import db
-from tests.consult_helpers import activated_patient, on_shift_doctor
-from tests.e2e.conftest import ARTIFACTS, screenshots_on_failure
+from tests.e2e.conftest import ARTIFACTS, screenshots_on_failure, taken_consultation
 from tests.e2e.test_consultation_flow import sign_in
 
 PHONE = {"width": 390, "height": 844}
@@ -43,15 +39,7 @@ INBOUND = """async () => {
 @pytest.fixture
 def consultation(client: Any) -> dict[str, Any]:
     """A consultation the on-duty doctor has taken: both can open its room."""
-    clock.freeze(datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
-    patient, insured = activated_patient(client)
-    clock.freeze(datetime(2026, 3, 30, 6, 0, tzinfo=UTC))  # covered by then
-    doctor = on_shift_doctor(full_name="Әлия Сәрсенова")
-    c = services.request_consultation(
-        patient, services.ConsultationRequest(insured.id, "Rash on the arm", "video"), "en")
-    services.take(doctor, c.id)
-    db.session.commit()
-    return {"id": c.id, "patient": patient, "doctor": doctor}
+    return taken_consultation(client, "Әлия Сәрсенова", "Rash on the arm", "video")
 
 
 @pytest.fixture

@@ -11,20 +11,16 @@ import io
 import os
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from consult import services
 from consult.documents.models import Document
-from core import clock
 from core.extensions import db
-from tests.consult_helpers import activated_patient, on_shift_doctor
 from tests.document_helpers import pdf_bytes
-from tests.e2e.conftest import ARTIFACTS, screenshots_on_failure
+from tests.e2e.conftest import ARTIFACTS, screenshots_on_failure, taken_consultation
 from tests.e2e.test_consultation_flow import sign_in
 
 PHONE = {"width": 390, "height": 844}
@@ -55,15 +51,7 @@ LOADED = """(img) => img.complete && img.naturalWidth > 0"""
 @pytest.fixture
 def consultation(client: Any) -> dict[str, Any]:
     """A consultation the on-duty doctor has taken: both can open its room."""
-    clock.freeze(datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
-    patient, insured = activated_patient(client)
-    clock.freeze(datetime(2026, 3, 30, 6, 0, tzinfo=UTC))  # covered by then; 11:00 in Almaty
-    doctor = on_shift_doctor(full_name=DOCTOR)
-    c = services.request_consultation(
-        patient, services.ConsultationRequest(insured.id, "Fell on my wrist", "chat"), "en")
-    services.take(doctor, c.id)
-    db.session.commit()
-    return {"id": c.id, "patient": patient, "doctor": doctor}
+    return taken_consultation(client, DOCTOR, "Fell on my wrist", "chat")
 
 
 @pytest.fixture
