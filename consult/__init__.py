@@ -12,6 +12,7 @@ bp = Blueprint("consult", __name__, url_prefix="/consult")
 def init_app(app: Flask) -> None:
     """Register the pages, the API and the Socket.IO events."""
     from consult import api, check, documents, payments, routes, sockets  # noqa: F401
+    from consult.schedule import models  # noqa: F401  (tables; pages come next)
 
     app.register_blueprint(bp)
     app.register_blueprint(api.bp)

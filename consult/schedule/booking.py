@@ -1,0 +1,127 @@
+"""Booking a specialist's slot for a patient, during or right after an on-duty
+consultation. Atomic: the partial unique index on (specialist, start) lets one of two
+simultaneous bookings of a slot win; the other is told the slot was just taken.
+Plain functions over the session: they flush, never commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from accounts.models import User
+from consult.documents.models import Document
+from consult.errors import ConsultRefused
+from consult.models import Consultation
+from consult.schedule import slots
+from consult.schedule.models import Appointment, AppointmentDocument, Specialty
+from consult.services import clean_text
+from core import clock
+from core.crypto import encrypt
+from core.extensions import db
+
+SUMMARY_MAX = 4000
+# "Right after": a doctor may still refer from a consultation closed this long ago.
+AFTER_CLOSE = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    """What the referring doctor chose, unchecked."""
+
+    specialty_id: Any
+    specialist_id: Any
+    starts_at: Any  # ISO 8601 with an offset
+    summary: Any
+    document_ids: tuple[Any, ...] = ()
+
+
+def referring_consultation(doctor: User, consultation_id: int) -> Consultation:
+    """The doctor's consultation, active or closed less than AFTER_CLOSE ago; else
+    ConsultRefused (404 not theirs, 409 too late)."""
+    consultation = db.session.get(Consultation, consultation_id)
+    if consultation is None or consultation.doctor_id != doctor.id:
+        raise ConsultRefused(_("Consultation not found."), 404)
+    if consultation.status == "closed" and consultation.closed_at is not None and \
+            clock.now() - consultation.closed_at <= AFTER_CLOSE:
+        return consultation
+    if consultation.status != "active":
+        raise ConsultRefused(_("A referral can be made during the consultation or within "
+                               "a day after it."), 409)
+    return consultation
+
+
+def _slot_of(req: BookingRequest) -> tuple[Specialty, int, datetime]:
+    specialty = db.session.get(Specialty, _as_int(req.specialty_id))
+    if specialty is None or not specialty.active:
+        msg = _("Choose a specialty.")
+        raise ConsultRefused(msg, errors={"specialty_id": [msg]})
+    try:
+        starts_at = datetime.fromisoformat(str(req.starts_at))
+    except ValueError:
+        starts_at = None
+    if starts_at is None or starts_at.tzinfo is None:
+        msg = _("Choose a free time.")
+        raise ConsultRefused(msg, errors={"starts_at": [msg]})
+    return specialty, _as_int(req.specialist_id), starts_at.astimezone(clock.now().tzinfo)
+
+
+def _as_int(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return 0
+    return number if 0 < number < 2**31 else 0
+
+
+def book(doctor: User, consultation_id: int, req: BookingRequest) -> Appointment:
+    """Book the slot for the consultation's patient with the referral summary and the
+    shared documents (flushed). ConsultRefused: 404/409 for the consultation, 422 for
+    the fields, 409 when the slot is not free (taken meanwhile, or never offered)."""
+    consultation = referring_consultation(doctor, consultation_id)
+    specialty, specialist_id, starts_at = _slot_of(req)
+    summary = clean_text(req.summary, "summary", SUMMARY_MAX)
+    slot = None
+    if specialist_id in slots.specialists_of(specialty):
+        day = clock.local(starts_at).date()
+        free = slots.free_slots(specialty, day, 1, [specialist_id])
+        slot = next((s for s in free if s.starts_at == starts_at), None)
+    if slot is None:
+        raise ConsultRefused(_("This time is no longer free. Choose another."), 409)
+    documents = _shared(consultation, req.document_ids)
+    appointment = Appointment(
+        specialty_id=specialty.id, specialist_id=specialist_id,
+        patient_id=consultation.patient_id, insured_id=consultation.insured_id,
+        referring_consultation_id=consultation.id, referred_by_id=doctor.id,
+        starts_at=slot.starts_at, ends_at=slot.ends_at, status="booked",
+        summary_encrypted=encrypt(summary), created_at=clock.now())
+    try:
+        with db.session.begin_nested():
+            db.session.add(appointment)
+            db.session.flush()
+    except IntegrityError:
+        raise ConsultRefused(_("Someone has just booked this time. Choose another."),
+                             409) from None
+    for document in documents:
+        db.session.add(AppointmentDocument(appointment_id=appointment.id,
+                                           document_id=document.id))
+    db.session.flush()
+    return appointment
+
+
+def _shared(consultation: Consultation, document_ids: tuple[Any, ...]) -> list[Document]:
+    """The chosen documents, each one of the consultation's person and ready."""
+    ids = {_as_int(i) for i in document_ids} - {0}
+    if not ids:
+        return []
+    rows = list(db.session.scalars(select(Document).where(
+        Document.id.in_(ids), Document.insured_id == consultation.insured_id,
+        Document.status == "ready")))
+    if len(rows) != len(ids):
+        msg = _("Choose documents of this patient.")
+        raise ConsultRefused(msg, errors={"document_ids": [msg]})
+    return rows

@@ -1,0 +1,116 @@
+"""Specialties, specialists' availability and booked appointments.
+
+Working hours are entered and shown in the business time zone (Asia/Almaty) as local
+wall-clock times; appointments are stored in UTC. A slot is free when it lies inside
+the specialist's hours for that day (or an extra period), outside their days off, and
+no open appointment holds it: a partial unique index on (specialist, start) makes two
+bookings of one slot impossible, whatever the timing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import UTCDateTime
+from core.extensions import db
+
+# An appointment holds its slot in these states.
+HOLDING = ("booked", "confirmed", "reschedule_requested")
+STATUSES = (*HOLDING, "cancelled", "completed", "no_show")
+
+
+class Specialty(db.Model):
+    """A medical specialty specialists are booked for (managed by admins)."""
+
+    __tablename__ = "specialty"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. cardiology
+    name_ru: Mapped[str] = mapped_column(String(100))
+    name_kk: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def name(self, locale: str) -> str:
+        return {"kk": self.name_kk, "en": self.name_en}.get(locale, self.name_ru)
+
+
+class WorkingHours(db.Model):
+    """A specialist's regular hours on one weekday (0 = Monday), local time; several
+    periods a day are several rows."""
+
+    __tablename__ = "working_hours"
+    __table_args__ = (Index("ix_working_hours_doctor", "doctor_id", "weekday"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    weekday: Mapped[int] = mapped_column(Integer)
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)
+
+
+class AvailabilityException(db.Model):
+    """A change to a specialist's regular hours on one date: a day (or part of it) off,
+    or an extra period of work."""
+
+    __tablename__ = "availability_exception"
+    __table_args__ = (Index("ix_availability_exception_doctor", "doctor_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(8))  # off | extra
+    # Empty for a whole day off; a period off or of extra work otherwise (local time).
+    starts: Mapped[time | None] = mapped_column(Time)
+    ends: Mapped[time | None] = mapped_column(Time)
+
+
+class Appointment(db.Model):
+    """A specialist consultation booked by an on-duty doctor for a patient."""
+
+    __tablename__ = "appointment"
+    __table_args__ = (
+        Index("uq_appointment_slot", "specialist_id", "starts_at", unique=True,
+              sqlite_where=text("status IN ('booked', 'confirmed', 'reschedule_requested')"),
+              postgresql_where=text(
+                  "status IN ('booked', 'confirmed', 'reschedule_requested')")),
+        Index("ix_appointment_day", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    specialty_id: Mapped[int] = mapped_column(ForeignKey("specialty.id"))
+    specialist_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    insured_id: Mapped[int] = mapped_column(ForeignKey("insured.id"))
+    referring_consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id"))
+    referred_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(24), default="booked")
+    summary_encrypted: Mapped[str] = mapped_column(Text)  # the referral summary
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AppointmentDocument(db.Model):
+    """A patient's document the referring doctor shares with the specialist."""
+
+    __tablename__ = "appointment_document"
+
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("document.id"), primary_key=True)
