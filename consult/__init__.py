@@ -12,7 +12,13 @@ bp = Blueprint("consult", __name__, url_prefix="/consult")
 def init_app(app: Flask) -> None:
     """Register the pages, the API and the Socket.IO events."""
     from consult import api, check, documents, payments, routes, sockets  # noqa: F401
-    from consult.schedule import models  # noqa: F401  (tables; pages come next)
+    from consult.schedule import cli as schedule_cli
+    from consult.schedule import notify
+    from consult.schedule import routes as schedule_routes  # noqa: F401  (views)
+
+    notify.register()
+    app.cli.add_command(schedule_cli.appointments_group)
+    app.extensions.setdefault("serve_background", []).append(schedule_cli.start_reminders)
 
     app.register_blueprint(bp)
     app.register_blueprint(api.bp)

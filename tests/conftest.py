@@ -249,4 +249,5 @@ REPO = Path(__file__).resolve().parent.parent
 # Shared fixtures defined beside their helpers (imported last: they use LiveServer).
 from tests.document_helpers import docs  # noqa: E402, F401
 from tests.media_helpers import loopback_peer, recording_worker  # noqa: E402, F401
+from tests.schedule_helpers import referral  # noqa: E402, F401
 from tests.socket_helpers import room  # noqa: E402, F401

@@ -67,13 +67,17 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "documents.review": frozenset({"doctor"}),
     "documents.panel": frozenset({"patient", "doctor"}),
     "documents.delete": frozenset({"patient"}),
+    "consult.appointments_page": frozenset({"patient"}),
+    "consult.appointment_action": frozenset({"patient"}),
+    "consult.specialist_day": frozenset({"doctor"}),
     "documents_api.list_documents": frozenset({"patient"}),
     "documents_api.upload_document": frozenset({"patient"}),
     "documents_api.get_document": frozenset({"patient", "doctor"}),
     "documents_api.review_document": frozenset({"doctor"}),
 }
 ARGS = {"token": "no-such-token", "number": "NO-SUCH", "code": "en", "consultation_id": 999999,
-        "call_id": 999999, "document_id": 999999, "page": 1}
+        "call_id": 999999, "document_id": 999999, "page": 1,
+        "appointment_id": 999999, "action": "confirm"}
 
 
 def test_every_route_has_a_declared_and_expected_decision(app):

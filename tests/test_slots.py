@@ -4,7 +4,7 @@ and atomic booking."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,40 +15,19 @@ from consult.schedule import booking, slots
 from consult.schedule.models import (
     Appointment,
     AvailabilityException,
-    Specialty,
-    WorkingHours,
 )
 from core import clock
 from core.db import writing
 from core.extensions import db
-from tests.accounts_helpers import make_user
 from tests.consult_helpers import activated_patient, on_shift_doctor
-
-MONDAY = date(2026, 3, 30)  # Asia/Almaty; UTC+5
-
-
-def _at(day: date, hh: int, mm: int = 0) -> datetime:
-    """Almaty wall-clock time as UTC."""
-    return datetime.combine(day, time(hh, mm), clock.zone()).astimezone(UTC)
-
-
-def _specialty(code: str = "cardiology", minutes: int = 30) -> Specialty:
-    s = Specialty(code=code, name_ru="Кардиология", name_kk="Кардиология",
-                  name_en="Cardiology", slot_minutes=minutes)
-    db.session.add(s)
-    db.session.flush()
-    return s
-
-
-def _specialist(code: str = "cardiology", hours: dict[int, list[tuple[str, str]]] | None = None):
-    doctor = make_user("doctor", specialty=code)
-    for weekday, periods in (hours or {0: [("09:00", "12:00")]}).items():
-        for start, end in periods:
-            db.session.add(WorkingHours(doctor_id=doctor.id, weekday=weekday,
-                                        starts=time.fromisoformat(start),
-                                        ends=time.fromisoformat(end)))
-    db.session.commit()
-    return doctor
+from tests.schedule_helpers import (
+    MONDAY,
+    _at,
+    _request,
+    _specialist,
+    _specialty,
+    _taken_consultation,
+)
 
 
 def test_periods_subtract_cut_and_add():
@@ -121,34 +100,6 @@ def test_past_and_booked_slots_are_not_offered(app, client):
     starts = [clock.local(s.starts_at).strftime("%H:%M")
               for s in slots.free_slots(specialty, MONDAY, 1)]
     assert starts == ["10:30", "11:30"]
-
-
-def _taken_consultation(patient, insured):
-    doctor = on_shift_doctor()
-    c = services.request_consultation(
-        patient, services.ConsultationRequest(insured.id, "Chest pain", "chat"), "en")
-    services.take(doctor, c.id)
-    db.session.commit()
-    return c
-
-
-@pytest.fixture
-def referral(app, client):
-    clock.freeze(_at(MONDAY, 6) - timedelta(days=20))
-    patient, insured = activated_patient(client)
-    clock.freeze(_at(MONDAY, 6))
-    consultation = _taken_consultation(patient, insured)
-    specialty = _specialty()
-    specialist = _specialist()
-    return {"consultation": consultation, "specialty": specialty, "specialist": specialist,
-            "doctor": consultation.doctor, "patient": patient}
-
-
-def _request(r, hh=9, mm=0, **changes):
-    fields = {"specialty_id": r["specialty"].id, "specialist_id": r["specialist"].id,
-              "starts_at": _at(MONDAY, hh, mm).isoformat(), "summary": "ECG changes, please"}
-    fields.update(changes)
-    return booking.BookingRequest(**fields)
 
 
 def test_a_booking_holds_its_slot_and_a_second_one_is_refused(app, referral):

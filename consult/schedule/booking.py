@@ -17,7 +17,7 @@ from accounts.models import User
 from consult.documents.models import Document
 from consult.errors import ConsultRefused
 from consult.models import Consultation
-from consult.schedule import slots
+from consult.schedule import notify, slots
 from consult.schedule.models import Appointment, AppointmentDocument, Specialty
 from consult.services import clean_text
 from core import clock
@@ -110,6 +110,7 @@ def book(doctor: User, consultation_id: int, req: BookingRequest) -> Appointment
         db.session.add(AppointmentDocument(appointment_id=appointment.id,
                                            document_id=document.id))
     db.session.flush()
+    notify.booked(appointment)
     return appointment
 
 

@@ -27,9 +27,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.db import UTCDateTime
 from core.extensions import db
 
-# An appointment holds its slot in these states.
-HOLDING = ("booked", "confirmed", "reschedule_requested")
-STATUSES = (*HOLDING, "cancelled", "completed", "no_show")
+# An appointment holds its slot in these states. Asking to reschedule frees it: the
+# on-duty doctor books another time.
+HOLDING = ("booked", "confirmed")
+STATUSES = (*HOLDING, "reschedule_requested", "cancelled", "completed", "no_show")
 
 
 class Specialty(db.Model):
@@ -85,9 +86,8 @@ class Appointment(db.Model):
     __tablename__ = "appointment"
     __table_args__ = (
         Index("uq_appointment_slot", "specialist_id", "starts_at", unique=True,
-              sqlite_where=text("status IN ('booked', 'confirmed', 'reschedule_requested')"),
-              postgresql_where=text(
-                  "status IN ('booked', 'confirmed', 'reschedule_requested')")),
+              sqlite_where=text("status IN ('booked', 'confirmed')"),
+              postgresql_where=text("status IN ('booked', 'confirmed')")),
         Index("ix_appointment_day", "starts_at"),
     )
 
@@ -105,6 +105,10 @@ class Appointment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reschedule_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Reminders by email: 24 hours and 15 minutes before (set when queued).
+    reminded_day_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reminded_soon_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AppointmentDocument(db.Model):

@@ -1,0 +1,135 @@
+"""What patients are told of their specialist appointments: an email on booking with
+an .ics calendar file (RFC 5545, built with ``icalendar``), and reminders 24 hours and
+15 minutes before, queued by :func:`send_due_reminders` (``flask serve`` runs it every
+minute; ``flask appointments remind --loop`` under gunicorn). All mail goes through the
+outbox and is rendered at delivery in the patient's language."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from accounts.models import User
+from consult.schedule.models import HOLDING, Appointment, Specialty
+from core import clock, outbox
+from core.extensions import db
+
+DAY_BEFORE = timedelta(hours=24)
+SOON_BEFORE = timedelta(minutes=15)
+
+
+def booked(appointment: Appointment) -> None:
+    """Queue the booking email with its calendar file (in the request's transaction)."""
+    patient = db.session.get(User, appointment.patient_id)
+    if patient is None:
+        return
+    outbox.enqueue(patient.email, "appointment_booked", {"appointment_id": appointment.id},
+                   patient.language,
+                   attachments=[{"kind": "appointment_ics", "ref": str(appointment.id)}])
+
+
+def send_due_reminders() -> int:
+    """Queue the reminders that are due (each once per appointment and time), for
+    appointments still holding their slot; returns how many were queued. Flushes."""
+    now = clock.now()
+    queued = 0
+    for column, before, template in (
+            (Appointment.reminded_day_at, DAY_BEFORE, "appointment_reminder_day"),
+            (Appointment.reminded_soon_at, SOON_BEFORE, "appointment_reminder_soon")):
+        due = db.session.scalars(select(Appointment).where(
+            Appointment.status.in_(HOLDING), column.is_(None),
+            Appointment.starts_at > now, Appointment.starts_at <= now + before)).all()
+        for appointment in due:
+            # Claim it first: of two processes reminding at once, one queues the mail.
+            claimed = db.session.execute(
+                update(Appointment).where(Appointment.id == appointment.id, column.is_(None))
+                .values({column.key: now}).execution_options(synchronize_session=False)
+            ).rowcount
+            if not claimed:
+                continue
+            patient = db.session.get(User, appointment.patient_id)
+            if patient is not None:
+                outbox.enqueue(patient.email, template, {"appointment_id": appointment.id},
+                               patient.language)
+                queued += 1
+    db.session.flush()
+    return queued
+
+
+def _context(ref: dict[str, Any]) -> dict[str, Any]:
+    appointment = db.session.get(Appointment, ref["appointment_id"])
+    if appointment is None:
+        raise LookupError(f"appointment {ref['appointment_id']} not found")
+    specialty = db.session.get(Specialty, appointment.specialty_id)
+    specialist = db.session.get(User, appointment.specialist_id)
+    patient = db.session.get(User, appointment.patient_id)
+    locale = patient.language if patient else "ru"
+    return {"a": appointment, "specialty": specialty.name(locale) if specialty else "",
+            "specialist": specialist.display_name if specialist else "",
+            "when": format_datetime(appointment.starts_at, "full"),
+            "url": current_app.config["BASE_URL"].rstrip("/") + "/consult/appointments"}
+
+
+def _render(template: str, subject: str, ctx: dict[str, Any]) -> outbox.RenderedMail:
+    return outbox.RenderedMail(subject, render_template(f"email/{template}.txt", **ctx),
+                               render_template(f"email/{template}.html", **ctx))
+
+
+def render_booked(ref: dict[str, Any]) -> outbox.RenderedMail:
+    ctx = _context(ref)
+    return _render("appointment_booked", _("Appointment with a specialist: %(specialty)s, "
+                                           "%(when)s", specialty=ctx["specialty"],
+                                           when=ctx["when"]), ctx)
+
+
+def render_reminder_day(ref: dict[str, Any]) -> outbox.RenderedMail:
+    ctx = _context(ref)
+    return _render("appointment_reminder", _("Tomorrow: your appointment with a specialist "
+                                             "(%(specialty)s)", specialty=ctx["specialty"]),
+                   ctx)
+
+
+def render_reminder_soon(ref: dict[str, Any]) -> outbox.RenderedMail:
+    ctx = _context(ref)
+    return _render("appointment_reminder", _("In 15 minutes: your appointment with a "
+                                             "specialist (%(specialty)s)",
+                                             specialty=ctx["specialty"]), ctx)
+
+
+def render_ics(ref: str, locale: str) -> outbox.RenderedAttachment:
+    """The appointment as an iCalendar file (one VEVENT, times in UTC)."""
+    from icalendar import Calendar, Event
+
+    ctx = _context({"appointment_id": int(ref)})
+    appointment: Appointment = ctx["a"]
+    calendar = Calendar()
+    calendar.add("prodid", "-//Personal Doctor//Appointments//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    host = current_app.config["BASE_URL"].split("//", 1)[-1].split("/", 1)[0]
+    event.add("uid", f"appointment-{appointment.id}@{host}")
+    event.add("dtstamp", clock.now())
+    event.add("dtstart", appointment.starts_at)
+    event.add("dtend", appointment.ends_at)
+    event.add("summary", _("Online consultation: %(specialty)s", specialty=ctx["specialty"]))
+    event.add("description", _("With %(name)s. Open %(url)s five minutes before the start.",
+                               name=ctx["specialist"], url=ctx["url"]))
+    event.add("url", ctx["url"])
+    event.add("status", "CANCELLED" if appointment.status == "cancelled" else "CONFIRMED")
+    calendar.add_component(event)
+    return outbox.RenderedAttachment(f"appointment-{appointment.id}.ics",
+                                     "text/calendar; charset=utf-8; method=PUBLISH",
+                                     calendar.to_ical())
+
+
+def register() -> None:
+    outbox.register_template("appointment_booked", render_booked)
+    outbox.register_template("appointment_reminder_day", render_reminder_day)
+    outbox.register_template("appointment_reminder_soon", render_reminder_soon)
+    outbox.register_attachment("appointment_ics", render_ics)

@@ -1,0 +1,88 @@
+"""Specialist appointment pages: the patient's list with confirm / another time /
+cancel, and the specialist's day. Thin: the rules are in :mod:`.appointments`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from accounts.models import User
+from activation.models import Insured
+from consult import bp
+from consult.errors import ConsultRefused
+from consult.schedule import appointments
+from consult.schedule.models import Appointment, Specialty
+from core import clock
+from core.access import allow
+from core.extensions import db
+
+ACTIONS = {"confirm": appointments.confirm, "reschedule": appointments.request_reschedule,
+           "cancel": appointments.cancel}
+
+
+def _specialty_names() -> dict[int, str]:
+    """Every specialty's name in the reader's language."""
+    locale = str(get_locale() or "ru")
+    return {s.id: s.name(locale) for s in db.session.scalars(select(Specialty))}
+
+
+@bp.get("/appointments")
+@allow("patient")
+def appointments_page() -> str:
+    """The account's specialist appointments, those ahead first."""
+    rows = appointments.of_patient(current_user)
+    specialties = _specialty_names()
+    people = {u.id: u.display_name for u in db.session.scalars(
+        select(User).where(User.id.in_({a.specialist_id for a in rows})))}
+    return render_template("consult/appointments.html", rows=rows, specialties=specialties,
+                           specialists=people, now=clock.now())
+
+
+@bp.post("/appointments/<int:appointment_id>/<action>")
+@allow("patient")
+def appointment_action(appointment_id: int, action: str) -> Response:
+    """Confirm, ask for another time, or cancel."""
+    change = ACTIONS.get(action)
+    if change is None:
+        abort(404)
+    try:
+        change(current_user, appointment_id)
+        db.session.commit()
+    except ConsultRefused as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(exc.detail, "error")
+        return redirect(url_for("consult.appointments_page"))
+    flash({"confirm": _("Thank you: the appointment is confirmed."),
+           "reschedule": _("Your request for another time was sent to the on-duty doctors."),
+           "cancel": _("The appointment is cancelled.")}[action], "info")
+    return redirect(url_for("consult.appointments_page"))
+
+
+@bp.get("/day")
+@allow("doctor")
+def specialist_day() -> str:
+    """A specialist's appointments of one day (Asia/Almaty), today by default."""
+    try:
+        day = datetime.strptime(request.args.get("date", ""), "%Y-%m-%d").date()
+    except ValueError:
+        day = clock.today()
+    zone = clock.zone()
+    start = datetime.combine(day, time(), zone).astimezone(UTC)
+    rows = db.session.scalars(select(Appointment).where(
+        Appointment.specialist_id == current_user.id, Appointment.starts_at >= start,
+        Appointment.starts_at < start + timedelta(days=1)).order_by(Appointment.starts_at)
+    ).all()
+    specialties = _specialty_names()
+    people = {i.id: i.full_name for i in db.session.scalars(
+        select(Insured).where(Insured.id.in_({a.insured_id for a in rows})))}
+    return render_template("consult/day.html", rows=rows, day=day, specialties=specialties,
+                           people=people, previous=day - timedelta(days=1),
+                           next=day + timedelta(days=1))
