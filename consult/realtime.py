@@ -66,3 +66,10 @@ def documents_changed(consultation_id: int) -> None:
     """A document was uploaded in the consultation or reviewed: both pages reload their
     documents panel (the event carries no contents)."""
     socketio.emit("documents", {"consultation": consultation_id}, to=room(consultation_id))
+
+
+def appointment_booked(consultation_id: int, appointment_id: int) -> None:
+    """A specialist appointment was booked from the consultation: both pages reload
+    their appointments panel."""
+    socketio.emit("appointment", {"consultation": consultation_id,
+                                  "appointment": appointment_id}, to=room(consultation_id))

@@ -19,6 +19,7 @@ from consult.documents.forms import KIND_LABELS
 from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
 from consult.forms import CHANNEL_LABELS, ConclusionForm, RequestForm
 from consult.models import Consultation
+from consult.schedule import routes as schedule_routes
 from core import clock
 from core.access import allow
 from core.extensions import db
@@ -101,6 +102,7 @@ def _room_page(consultation: Consultation, side: str, form: ConclusionForm | Non
         recording_offered=recordings.enabled(),
         room_documents=documents.for_room(current_user, consultation, side),
         doc_kinds=KIND_LABELS, today=clock.today(),
+        appointments_panel=schedule_routes.panel(consultation),
         age=services.age_of(consultation, clock.today()))
 
 

@@ -70,6 +70,8 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "consult.appointments_page": frozenset({"patient"}),
     "consult.appointment_action": frozenset({"patient"}),
     "consult.specialist_day": frozenset({"doctor"}),
+    "consult.referral": frozenset({"doctor"}),
+    "consult.appointments_panel": frozenset({"patient", "doctor"}),
     "documents_api.list_documents": frozenset({"patient"}),
     "documents_api.upload_document": frozenset({"patient"}),
     "documents_api.get_document": frozenset({"patient", "doctor"}),

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from consult.errors import ConsultRefused
 from consult.schedule import appointments, booking, notify, slots
@@ -140,3 +140,37 @@ def test_the_patient_answers_on_the_page_and_the_specialist_sees_the_day(app, re
     assert other.post(f"/consult/appointments/{appointment.id}/cancel").status_code == 302
     db.session.commit()
     assert db.session.get(Appointment, appointment.id).status == "confirmed"
+
+
+def test_the_on_duty_doctor_refers_from_the_room(app, referral):
+    from tests.accounts_helpers import sign_in
+
+    app.config.update(RATELIMIT_LOGIN_ACCOUNT_IP="1000 per minute",
+                      RATELIMIT_SECOND_FACTOR="1000 per minute")
+    doctor_client, patient_client = app.test_client(), app.test_client()
+    for c in (doctor_client, patient_client):
+        c.set_cookie("lang", "en")
+    assert sign_in(doctor_client, referral["doctor"]).status_code == 302
+    assert sign_in(patient_client, referral["patient"]).status_code == 302
+    cid, sid = referral["consultation"].id, referral["specialty"].id
+    room = doctor_client.get(f"/consult/{cid}").get_data(as_text=True)
+    assert f"/consult/{cid}/referral" in room
+    page = doctor_client.get(f"/consult/{cid}/referral?specialty_id={sid}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "09:00" in text and "11:30" in text
+    value = f"{referral['specialist'].id}|{_at(MONDAY, 9, 30).isoformat()}"
+    r = doctor_client.post(f"/consult/{cid}/referral", data={
+        "specialty_id": sid, "slot": value, "summary": "Palpitations, ECG attached"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    again = doctor_client.post(f"/consult/{cid}/referral", data={
+        "specialty_id": sid, "slot": value, "summary": "Twice"})
+    assert again.status_code == 409
+    assert "no longer free" in again.get_data(as_text=True)
+    missing = doctor_client.post(f"/consult/{cid}/referral", data={
+        "specialty_id": sid, "slot": "", "summary": ""})
+    assert missing.status_code == 422
+    panel = patient_client.get(f"/consult/{cid}").get_data(as_text=True)
+    assert "Specialist appointments" in panel and "Booked: please confirm" in panel
+    db.session.commit()
+    assert db.session.scalar(select(func.count()).select_from(Appointment)) == 1
+    assert patient_client.get(f"/consult/{cid}/referral").status_code == 403

@@ -14,9 +14,11 @@ from werkzeug.wrappers import Response
 
 from accounts.models import User
 from activation.models import Insured
-from consult import bp
+from consult import bp, realtime
+from consult import services as consult_services
+from consult.documents import services as documents
 from consult.errors import ConsultRefused
-from consult.schedule import appointments
+from consult.schedule import appointments, booking, slots
 from consult.schedule.models import Appointment, Specialty
 from core import clock
 from core.access import allow
@@ -86,3 +88,78 @@ def specialist_day() -> str:
     return render_template("consult/day.html", rows=rows, day=day, specialties=specialties,
                            people=people, previous=day - timedelta(days=1),
                            next=day + timedelta(days=1))
+
+
+# --- the on-duty doctor refers ---------------------------------------------------------
+
+@bp.route("/<int:consultation_id>/referral", methods=["GET", "POST"])
+@allow("doctor")
+def referral(consultation_id: int) -> str | Response | tuple[str, int]:
+    """Refer the patient: choose a specialty, then one of its free slots over the next
+    14 days, write the summary and choose the documents to share."""
+    try:
+        consultation = booking.referring_consultation(current_user, consultation_id)
+    except ConsultRefused as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(exc.detail, "error")
+        return redirect(url_for("consult.room", consultation_id=consultation_id))
+    form = request.form if request.method == "POST" else request.args
+    specialty = db.session.get(Specialty, form.get("specialty_id", type=int) or 0)
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        slot = (form.get("slot") or "").split("|", 1)
+        req = booking.BookingRequest(
+            specialty_id=form.get("specialty_id"), specialist_id=slot[0],
+            starts_at=slot[1] if len(slot) == 2 else "", summary=form.get("summary"),
+            document_ids=tuple(form.getlist("document_ids")))
+        try:
+            appointment = booking.book(current_user, consultation.id, req)
+            db.session.commit()
+        except ConsultRefused as exc:
+            db.session.rollback()
+            errors = exc.errors or {"slot": [exc.detail]}
+            status = exc.status
+        else:
+            realtime.appointment_booked(consultation.id, appointment.id)
+            flash(_("The appointment is booked; the patient has been told."), "info")
+            return redirect(url_for("consult.room", consultation_id=consultation.id))
+    free = slots.free_slots(specialty) if specialty is not None and specialty.active else []
+    names = {u.id: u.display_name for u in db.session.scalars(
+        select(User).where(User.id.in_({s.specialist_id for s in free})))}
+    by_day: dict[object, list[slots.Slot]] = {}
+    for slot_ in free:
+        by_day.setdefault(clock.local(slot_.starts_at).date(), []).append(slot_)
+    specialties = db.session.scalars(select(Specialty).where(Specialty.active.is_(True))
+                                     .order_by(Specialty.code)).all()
+    return render_template(
+        "consult/referral.html", c=consultation, specialty=specialty,
+        specialties=specialties, locale=str(get_locale() or "ru"), by_day=by_day,
+        names=names, errors=errors, form=form,
+        documents=documents.for_doctor(current_user, consultation)
+        if consultation.status == "active" else []), status
+
+
+@bp.get("/<int:consultation_id>/appointments")
+@allow("patient", "doctor")
+def appointments_panel(consultation_id: int) -> str:
+    """The appointments booked from a consultation (the room's panel, refreshed live)."""
+    try:
+        consultation, side = consult_services.participant_consultation(current_user.id,
+                                                                        consultation_id)
+    except ConsultRefused:
+        abort(404)
+    return render_template("consult/_appointments.html", c=consultation, side=side,
+                           **panel(consultation))
+
+
+def panel(consultation: object) -> dict[str, object]:
+    """What the room's appointments panel shows."""
+    rows = db.session.scalars(select(Appointment).where(
+        Appointment.referring_consultation_id == consultation.id)  # type: ignore[attr-defined]
+        .order_by(Appointment.starts_at)).all()
+    names = {u.id: u.display_name for u in db.session.scalars(
+        select(User).where(User.id.in_({a.specialist_id for a in rows})))}
+    return {"booked": rows, "specialty_names": _specialty_names(), "specialist_names": names,
+            "now": clock.now()}

@@ -2,6 +2,25 @@
 // or reviewed (the "documents" socket event, after room.js joined the room).
 (function () {
   "use strict";
+  // The appointments panel works the same way, on the "appointment" event.
+  var booked = document.getElementById("appointments-panel");
+  if (booked) {
+    var bookedList = document.getElementById("appointments-list");
+    document.addEventListener("pd:joined", function () {
+      if (booked.dataset.bound || !window.pdRoom) { return; }
+      booked.dataset.bound = "1";
+      window.pdRoom.socket.on("appointment", function (e) {
+        if (e.consultation !== window.pdRoom.cid) { return; }
+        fetch(booked.getAttribute("data-panel-url"), {credentials: "same-origin"})
+          .then(function (r) {
+            if (r.redirected) { window.location.reload(); return null; }
+            return r.ok ? r.text() : null;
+          })
+          .then(function (html) { if (html !== null) { bookedList.innerHTML = html; } })
+          .catch(function () { /* a reload brings it */ });
+      });
+    });
+  }
   var panel = document.getElementById("documents-panel");
   if (!panel) { return; }
   var list = document.getElementById("documents-list");
