@@ -13,6 +13,7 @@ def init_app(app: Flask) -> None:
     """Register the pages, the API and the Socket.IO events."""
     from consult import api, check, documents, payments, routes, sockets  # noqa: F401
     from consult.schedule import cli as schedule_cli
+    from consult.schedule import manage as schedule_manage  # noqa: F401  (views)
     from consult.schedule import notify
     from consult.schedule import routes as schedule_routes  # noqa: F401  (views)
 

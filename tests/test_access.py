@@ -71,6 +71,8 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "consult.appointment_action": frozenset({"patient"}),
     "consult.specialist_day": frozenset({"doctor"}),
     "consult.referral": frozenset({"doctor"}),
+    "consult.specialties": frozenset({"admin"}),
+    "consult.availability": frozenset({"doctor"}),
     "consult.appointments_panel": frozenset({"patient", "doctor"}),
     "documents_api.list_documents": frozenset({"patient"}),
     "documents_api.upload_document": frozenset({"patient"}),
