@@ -96,7 +96,15 @@ def build(app, rng: random.Random) -> tuple[int, int]:
     offered = slots.free_slots(specialty, FIRST_DAY, DAYS)
     booked = rng.sample(offered, len(offered) // 3)
     for slot in booked:
+        held = Consultation(
+            patient_id=patient.id, insured_id=insured.id, activation_id=consultation.activation_id,
+            doctor_id=slot.specialist_id, product="personal_doctor", channel="video",
+            language="ru", complaint_encrypted="x", status="scheduled", coverage="covered",
+            payment_status="not_required", requested_at=now)
+        db.session.add(held)
+        db.session.flush()
         db.session.add(Appointment(
+            consultation_id=held.id,
             specialty_id=specialty.id, specialist_id=slot.specialist_id,
             patient_id=patient.id, insured_id=insured.id,
             referring_consultation_id=consultation.id, referred_by_id=referrer.id,

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from activation.models import Activation, Insured
 
 CHANNELS = ("chat", "audio", "video")
-STATUSES = ("waiting", "active", "closed", "cancelled")
+STATUSES = ("waiting", "scheduled", "active", "closed", "cancelled")
 # Message ids grow past 2**31 in a busy service; SQLite's rowid is 64-bit already.
 MessageId = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -19,6 +19,7 @@ from consult.documents.forms import KIND_LABELS
 from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
 from consult.forms import CHANNEL_LABELS, ConclusionForm, RequestForm
 from consult.models import Consultation
+from consult.schedule import rooms as schedule_rooms
 from consult.schedule import routes as schedule_routes
 from core import clock
 from core.access import allow
@@ -85,13 +86,15 @@ def room(consultation_id: int) -> str:
                                                                 consultation_id)
     except ConsultRefused:
         abort(404)
+    appointment = schedule_routes.arrive(consultation, side)
     form = ConclusionForm(formdata=None) if side == "doctor" else None
     if form is not None and consultation.status == "active":
         form.complaint.data = consultation.complaint
-    return _room_page(consultation, side, form)
+    return _room_page(consultation, side, form, appointment)
 
 
-def _room_page(consultation: Consultation, side: str, form: ConclusionForm | None) -> str:
+def _room_page(consultation: Consultation, side: str, form: ConclusionForm | None,
+               appointment: object = None) -> str:
     """The room with its whole transcript, as ``side`` sees it."""
     return render_template(
         "consult/room.html", c=consultation, side=side, form=form,
@@ -103,6 +106,8 @@ def _room_page(consultation: Consultation, side: str, form: ConclusionForm | Non
         room_documents=documents.for_room(current_user, consultation, side),
         doc_kinds=KIND_LABELS, today=clock.today(),
         appointments_panel=schedule_routes.panel(consultation),
+        **schedule_routes.room_context(appointment or schedule_rooms.of_consultation(
+            consultation.id)),
         age=services.age_of(consultation, clock.today()))
 
 
@@ -152,6 +157,7 @@ def desk() -> str:
         "consult/desk.html", on_shift=on_shift, waiting=waiting,
         mine=mine, today=today, now=clock.now(),
         unreviewed=documents.unreviewed_counts([c.insured_id for c in mine]),
+        **schedule_routes.desk_context(),
         limit=services.max_chats(), age_of=services.age_of, channel_labels=CHANNEL_LABELS,
         channel_names={key: str(label) for key, label in CHANNEL_LABELS.items()})
 
@@ -204,6 +210,7 @@ def close(consultation_id: int) -> str | Response | tuple[str, int]:
                                      form.recommendations.data, form.notes.data)
     try:
         consultation = services.close(current_user, consultation_id, conclusion)
+        schedule_rooms.completed(consultation.id)  # a specialist appointment, if it was one
         calls.end_open_calls(consultation, "closed")  # the call ends with the consultation
         pending = recordings.begin_finishing(consultation.id)
         db.session.commit()
@@ -284,7 +291,8 @@ def coverage_label(decision: services.CoverageDecision) -> str:
 def status_label(status: str) -> str:
     """A consultation's status in words."""
     return {
-        "waiting": _("Waiting for a doctor"), "active": _("In progress"),
+        "waiting": _("Waiting for a doctor"), "scheduled": _("Booked"),
+        "active": _("In progress"),
         "closed": _("Closed"), "cancelled": _("Cancelled"),
     }.get(status, status)
 

@@ -91,6 +91,7 @@ def test_past_and_booked_slots_are_not_offered(app, client):
     doctor = _specialist()
     consultation = _taken_consultation(patient, insured)
     db.session.add(Appointment(
+        consultation_id=consultation.id,
         specialty_id=specialty.id, specialist_id=doctor.id, patient_id=patient.id,
         insured_id=insured.id, referring_consultation_id=consultation.id,
         referred_by_id=consultation.doctor_id, starts_at=_at(MONDAY, 11),

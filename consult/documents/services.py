@@ -2,7 +2,7 @@
 
 Access: the account that owns a document sees it (and its status); a doctor sees an
 insured person's ready documents only while holding an active consultation with that
-person (referrals that share a document come with the specialists' slots); nobody else,
+person, or a specialist a document a referral to them shares; nobody else,
 operators and admins included, sees contents, and for them the document does not exist
 (404). Plain functions over the session: they flush, never commit.
 """
@@ -237,6 +237,17 @@ def _holds_patient(doctor: User, insured_id: int) -> bool:
         Consultation.status == "active"))))
 
 
+def _shared_with(doctor: User, document_id: int) -> bool:
+    """A referral to this specialist, still to be held or in progress, shares it."""
+    from consult.schedule.models import Appointment, AppointmentDocument
+
+    return bool(db.session.scalar(select(exists().where(
+        AppointmentDocument.document_id == document_id,
+        AppointmentDocument.appointment_id == Appointment.id,
+        Appointment.specialist_id == doctor.id,
+        Appointment.status.in_(("booked", "confirmed"))))))
+
+
 def visible(user: User, document_id: Any) -> Document:
     """The document if ``user`` may see it (see the module's rules); else 404."""
     document = db.session.get(Document, _as_id(document_id))
@@ -244,7 +255,8 @@ def visible(user: User, document_id: Any) -> Document:
         if user.role == "patient" and document.patient_id == user.id:
             return document
         if (user.role == "doctor" and document.status == "ready"
-                and _holds_patient(user, document.insured_id)):
+                and (_holds_patient(user, document.insured_id)
+                     or _shared_with(user, document.id))):
             return document
     raise ConsultRefused(_("Document not found."), 404)
 

@@ -4,13 +4,16 @@ UPDATE, so a double tap or two tabs change it once. Flushes, never commits."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from accounts.models import User
+from consult import payments
 from consult.errors import ConsultRefused
+from consult.models import Consultation
 from consult.schedule.models import HOLDING, Appointment
 from core import clock
 from core.extensions import db
@@ -51,7 +54,31 @@ def confirm(patient: User, appointment_id: Any) -> Appointment:
     if not _move(appointment, ("booked",), status="confirmed", confirmed_at=clock.now()):
         raise ConsultRefused(_("This appointment can no longer be confirmed."), 409)
     db.session.refresh(appointment)
+    held = db.session.get(Consultation, appointment.consultation_id)
+    if held is not None and held.coverage == "self_pay" and held.payment_status == "pending":
+        # Confirming a self-pay appointment is the agreement to pay (the page says so).
+        outcome = payments.provider().charge(payments.Charge(
+            held.price_amount, held.currency, payments.new_reference(),
+            f"Specialist consultation {appointment.id}"))
+        if outcome.status != payments.PAID:
+            raise ConsultRefused(_("The payment did not go through. Nothing was charged; "
+                                   "please try again or use another card."), 402)
+        held.payment_status, held.payment_reference = outcome.status, outcome.provider_reference
+        db.session.flush()
     return appointment
+
+
+def _release(appointment: Appointment) -> None:
+    """The appointment's consultation will not take place: cancelled, any payment
+    refunded."""
+    held = db.session.get(Consultation, appointment.consultation_id)
+    if held is None or held.status != "scheduled":
+        return
+    held.status, held.cancelled_at = "cancelled", clock.now()
+    if held.payment_status == payments.PAID and held.payment_reference:
+        held.payment_status = payments.provider().refund(
+            held.payment_reference, held.price_amount, held.currency).status
+    db.session.flush()
 
 
 def request_reschedule(patient: User, appointment_id: Any) -> Appointment:
@@ -62,6 +89,7 @@ def request_reschedule(patient: User, appointment_id: Any) -> Appointment:
                  reschedule_requested_at=clock.now()):
         raise ConsultRefused(_("Another time can no longer be asked for."), 409)
     db.session.refresh(appointment)
+    _release(appointment)
     return appointment
 
 
@@ -72,4 +100,28 @@ def cancel(patient: User, appointment_id: Any) -> Appointment:
                  cancelled_at=clock.now()):
         raise ConsultRefused(_("This appointment can no longer be cancelled."), 409)
     db.session.refresh(appointment)
+    _release(appointment)
     return appointment
+
+
+NEEDS_NEW_TIME = ("reschedule_requested", "no_show")
+
+
+def needing_new_time(within_days: int = 14) -> list[Appointment]:
+    """Appointments the patient asked to move, or a side missed, with nothing booked
+    from their consultation since: the on-duty doctors' list (soonest asked first)."""
+    since = clock.now() - timedelta(days=within_days)
+    rows = db.session.scalars(select(Appointment).where(
+        Appointment.status.in_(NEEDS_NEW_TIME), Appointment.starts_at >= since)
+        .order_by(Appointment.starts_at)).all()
+    rebooked = set(db.session.scalars(select(Appointment.referring_consultation_id).where(
+        Appointment.referring_consultation_id.in_({a.referring_consultation_id for a in rows}),
+        Appointment.status.in_(HOLDING))))
+    return [a for a in rows if a.referring_consultation_id not in rebooked]
+
+
+def may_rebook(doctor: User, consultation_id: int) -> bool:
+    """An on-duty doctor may book again from a consultation one of whose appointments
+    needs a new time (the patient asked, or a side missed it)."""
+    return doctor.on_duty_doctor and any(
+        a.referring_consultation_id == consultation_id for a in needing_new_time())

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
+from consult import payments, services
 from consult.documents.models import Document
 from consult.errors import ConsultRefused
 from consult.models import Consultation
 from consult.schedule import notify, slots
 from consult.schedule.models import Appointment, AppointmentDocument, Specialty
-from consult.services import clean_text
 from core import clock
 from core.crypto import encrypt
 from core.extensions import db
@@ -44,10 +44,19 @@ def referring_consultation(doctor: User, consultation_id: int) -> Consultation:
     """The doctor's consultation, active or closed less than AFTER_CLOSE ago; else
     ConsultRefused (404 not theirs, 409 too late)."""
     consultation = db.session.get(Consultation, consultation_id)
+    if consultation is not None and consultation.doctor_id != doctor.id:
+        from consult.schedule.appointments import may_rebook
+
+        if may_rebook(doctor, consultation.id):  # the on-duty queue books a new time
+            return consultation
     if consultation is None or consultation.doctor_id != doctor.id:
         raise ConsultRefused(_("Consultation not found."), 404)
     if consultation.status == "closed" and consultation.closed_at is not None and \
             clock.now() - consultation.closed_at <= AFTER_CLOSE:
+        return consultation
+    from consult.schedule.appointments import may_rebook
+
+    if consultation.status == "closed" and may_rebook(doctor, consultation.id):
         return consultation
     if consultation.status != "active":
         raise ConsultRefused(_("A referral can be made during the consultation or within "
@@ -84,7 +93,7 @@ def book(doctor: User, consultation_id: int, req: BookingRequest) -> Appointment
     the fields, 409 when the slot is not free (taken meanwhile, or never offered)."""
     consultation = referring_consultation(doctor, consultation_id)
     specialty, specialist_id, starts_at = _slot_of(req)
-    summary = clean_text(req.summary, "summary", SUMMARY_MAX)
+    summary = services.clean_text(req.summary, "summary", SUMMARY_MAX)
     slot = None
     if specialist_id in slots.specialists_of(specialty):
         day = clock.local(starts_at).date()
@@ -93,8 +102,9 @@ def book(doctor: User, consultation_id: int, req: BookingRequest) -> Appointment
     if slot is None:
         raise ConsultRefused(_("This time is no longer free. Choose another."), 409)
     documents = _shared(consultation, req.document_ids)
+    held = _specialist_consultation(consultation, specialist_id, slot.starts_at, summary)
     appointment = Appointment(
-        specialty_id=specialty.id, specialist_id=specialist_id,
+        consultation_id=held.id, specialty_id=specialty.id, specialist_id=specialist_id,
         patient_id=consultation.patient_id, insured_id=consultation.insured_id,
         referring_consultation_id=consultation.id, referred_by_id=doctor.id,
         starts_at=slot.starts_at, ends_at=slot.ends_at, status="booked",
@@ -104,6 +114,8 @@ def book(doctor: User, consultation_id: int, req: BookingRequest) -> Appointment
             db.session.add(appointment)
             db.session.flush()
     except IntegrityError:
+        db.session.delete(held)
+        db.session.flush()
         raise ConsultRefused(_("Someone has just booked this time. Choose another."),
                              409) from None
     for document in documents:
@@ -112,6 +124,29 @@ def book(doctor: User, consultation_id: int, req: BookingRequest) -> Appointment
     db.session.flush()
     notify.booked(appointment)
     return appointment
+
+
+def _specialist_consultation(referring: Consultation, specialist_id: int, starts_at: datetime,
+                             summary: str) -> Consultation:
+    """The consultation the specialist holds with the patient at the appointed time,
+    "scheduled" until five minutes before the start. Coverage is decided as for
+    on-duty consultations, on the appointment's date: covered, or self-pay paid when
+    the patient confirms; refused (422) with no active or waiting policy then."""
+    patient = db.session.get(User, referring.patient_id)
+    decision = services.decide_coverage(patient, referring.insured_id,  # type: ignore[arg-type]
+                                        clock.local(starts_at).date())
+    held = Consultation(
+        patient_id=referring.patient_id, insured_id=referring.insured_id,
+        activation_id=decision.activation.id, doctor_id=specialist_id,
+        product=decision.activation.product, channel="video", language=referring.language,
+        complaint_encrypted=encrypt(summary), status="scheduled", coverage=decision.kind,
+        price_amount=decision.price if decision.kind == "self_pay" else 0,
+        currency=decision.currency,
+        payment_status="pending" if decision.kind == "self_pay" else payments.NOT_REQUIRED,
+        requested_at=clock.now())
+    db.session.add(held)
+    db.session.flush()
+    return held
 
 
 def _shared(consultation: Consultation, document_ids: tuple[Any, ...]) -> list[Document]:

@@ -26,18 +26,35 @@ def appointments_group() -> None:
 @click.option("--loop", is_flag=True, help="Keep reminding every minute until interrupted.")
 @with_appcontext
 def remind_command(loop: bool) -> None:
-    """Queue the reminders due now (24 hours and 15 minutes before)."""
-    from consult.schedule import notify
+    """Queue the reminders due now (24 hours and 15 minutes before), open the rooms
+    whose time has come and mark no-shows."""
     from core.db import writing
 
     while True:
         with writing():
-            queued = notify.send_due_reminders()
-            db.session.commit()
+            queued = upkeep()
         click.echo(f"{queued} reminders queued")
         if not loop:
             return
         time.sleep(REMIND_EVERY)
+
+
+def upkeep() -> int:
+    """One pass (committed): due reminders queued, due rooms opened, no-shows marked and
+    the on-duty doctors told. Returns the reminders queued."""
+    from consult import realtime
+    from consult.models import Consultation
+    from consult.schedule import notify, rooms
+
+    queued = notify.send_due_reminders()
+    rooms.open_due()
+    missed = rooms.mark_no_shows()
+    db.session.commit()
+    for appointment in missed:
+        referring = db.session.get(Consultation, appointment.referring_consultation_id)
+        if referring is not None:
+            realtime.queue_changed(referring.product, "no_show", referring.id)
+    return queued
 
 
 def start_reminders(app: Flask) -> Callable[[], None]:
@@ -46,14 +63,12 @@ def start_reminders(app: Flask) -> Callable[[], None]:
     stop = threading.Event()
 
     def loop() -> None:
-        from consult.schedule import notify
         from core.db import writing
 
         while not stop.wait(REMIND_EVERY):
             try:
                 with app.app_context(), writing():
-                    notify.send_due_reminders()
-                    db.session.commit()
+                    upkeep()
             except Exception:  # noqa: BLE001 - keep trying; the on-call sees the log
                 logging.getLogger(__name__).exception("queueing reminders failed")
 

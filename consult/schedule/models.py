@@ -93,6 +93,9 @@ class Appointment(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     specialty_id: Mapped[int] = mapped_column(ForeignKey("specialty.id"))
+    # The consultation the specialist and the patient hold at the appointed time: made
+    # "scheduled" at booking, "active" five minutes before the start.
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id"), unique=True)
     specialist_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
     insured_id: Mapped[int] = mapped_column(ForeignKey("insured.id"))
@@ -109,6 +112,9 @@ class Appointment(db.Model):
     # Reminders by email: 24 hours and 15 minutes before (set when queued).
     reminded_day_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_soon_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When each side first opened the room (absent 15 minutes after the start: no-show).
+    patient_joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    specialist_joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class AppointmentDocument(db.Model):

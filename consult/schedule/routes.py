@@ -18,10 +18,12 @@ from consult import bp, realtime
 from consult import services as consult_services
 from consult.documents import services as documents
 from consult.errors import ConsultRefused
-from consult.schedule import appointments, booking, slots
+from consult.models import Consultation
+from consult.schedule import appointments, booking, rooms, slots
 from consult.schedule.models import Appointment, Specialty
 from core import clock
 from core.access import allow
+from core.db import writing
 from core.extensions import db
 
 ACTIONS = {"confirm": appointments.confirm, "reschedule": appointments.request_reschedule,
@@ -163,3 +165,39 @@ def panel(consultation: object) -> dict[str, object]:
         select(User).where(User.id.in_({a.specialist_id for a in rows})))}
     return {"booked": rows, "specialty_names": _specialty_names(), "specialist_names": names,
             "now": clock.now()}
+
+
+def arrive(consultation: Consultation, side: str) -> Appointment | None:
+    """A side opens a specialist consultation's room: open it if its time has come,
+    and note the visit (in a short transaction of its own: this is a GET)."""
+    appointment = rooms.of_consultation(consultation.id)
+    if appointment is None:
+        return None
+    if consultation.status not in ("scheduled", "active"):
+        return appointment
+    db.session.commit()  # end the read; the writes below take the writer's place briefly
+    with writing():
+        opened = rooms.open_due()
+        if consultation.status == "active" or consultation.id in opened:
+            rooms.note_joined(appointment, side)
+        db.session.commit()
+    db.session.refresh(consultation)
+    db.session.refresh(appointment)
+    return appointment
+
+
+def room_context(appointment: Appointment | None) -> dict[str, object]:
+    """What the room shows of the appointment a consultation was booked for."""
+    referrer = db.session.get(User, appointment.referred_by_id) if appointment else None
+    return {"appointment": appointment, "now": clock.now(),
+            "five_minutes": rooms.OPENS_BEFORE,
+            "appointment_referrer": referrer.display_name if referrer else ""}
+
+
+def desk_context() -> dict[str, object]:
+    """The on-duty desk's list of appointments that need a new time."""
+    rows = appointments.needing_new_time()
+    people = {i.id: i.full_name for i in db.session.scalars(
+        select(Insured).where(Insured.id.in_({a.insured_id for a in rows})))}
+    return {"new_time": rows, "new_time_people": people,
+            "new_time_specialties": _specialty_names() if rows else {}}

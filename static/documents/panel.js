@@ -2,6 +2,12 @@
 // or reviewed (the "documents" socket event, after room.js joined the room).
 (function () {
   "use strict";
+  // A specialist consultation's room opens five minutes before the start: reload then.
+  var scheduled = document.getElementById("scheduled");
+  if (scheduled) {
+    var wait = parseInt(scheduled.getAttribute("data-opens-in"), 10) || 0;
+    setTimeout(function () { window.location.reload(); }, Math.min(wait, 60) * 1000 + 1000);
+  }
   // The appointments panel works the same way, on the "appointment" event.
   var booked = document.getElementById("appointments-panel");
   if (booked) {

@@ -1,8 +1,8 @@
 """specialties availability appointments
 
-Revision ID: 9b54b5b62e8c
+Revision ID: 555f09c15445
 Revises: c09a146c04b0
-Create Date: 2026-11-22 19:13:13.957207
+Create Date: 2026-11-22 19:19:28.765078
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '9b54b5b62e8c'
+revision = '555f09c15445'
 down_revision = 'c09a146c04b0'
 branch_labels = None
 depends_on = None
@@ -57,6 +57,7 @@ def upgrade():
     op.create_table('appointment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('specialty_id', sa.Integer(), nullable=False),
+    sa.Column('consultation_id', sa.Integer(), nullable=False),
     sa.Column('specialist_id', sa.Integer(), nullable=False),
     sa.Column('patient_id', sa.Integer(), nullable=False),
     sa.Column('insured_id', sa.Integer(), nullable=False),
@@ -72,13 +73,17 @@ def upgrade():
     sa.Column('reschedule_requested_at', sa.DateTime(), nullable=True),
     sa.Column('reminded_day_at', sa.DateTime(), nullable=True),
     sa.Column('reminded_soon_at', sa.DateTime(), nullable=True),
+    sa.Column('patient_joined_at', sa.DateTime(), nullable=True),
+    sa.Column('specialist_joined_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['consultation_id'], ['consultation.id'], name=op.f('fk_appointment_consultation_id_consultation')),
     sa.ForeignKeyConstraint(['insured_id'], ['insured.id'], name=op.f('fk_appointment_insured_id_insured')),
     sa.ForeignKeyConstraint(['patient_id'], ['user_account.id'], name=op.f('fk_appointment_patient_id_user_account')),
     sa.ForeignKeyConstraint(['referred_by_id'], ['user_account.id'], name=op.f('fk_appointment_referred_by_id_user_account')),
     sa.ForeignKeyConstraint(['referring_consultation_id'], ['consultation.id'], name=op.f('fk_appointment_referring_consultation_id_consultation')),
     sa.ForeignKeyConstraint(['specialist_id'], ['user_account.id'], name=op.f('fk_appointment_specialist_id_user_account')),
     sa.ForeignKeyConstraint(['specialty_id'], ['specialty.id'], name=op.f('fk_appointment_specialty_id_specialty')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_appointment'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_appointment')),
+    sa.UniqueConstraint('consultation_id', name=op.f('uq_appointment_consultation_id'))
     )
     with op.batch_alter_table('appointment', schema=None) as batch_op:
         batch_op.create_index('ix_appointment_day', ['starts_at'], unique=False)

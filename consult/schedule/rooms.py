@@ -1,0 +1,90 @@
+"""The appointment's room: it opens (its consultation becomes active) five minutes
+before the start; each side's first visit is noted; a side still absent 15 minutes
+after the start makes it a no-show, and the on-duty doctors are told; the
+specialist's conclusion completes it. Flushes, never commits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from consult.models import Consultation
+from consult.schedule.models import HOLDING, Appointment
+from core import clock
+from core.extensions import db
+
+OPENS_BEFORE = timedelta(minutes=5)
+NO_SHOW_AFTER = timedelta(minutes=15)
+
+
+def of_consultation(consultation_id: int) -> Appointment | None:
+    """The appointment a specialist consultation was booked for (None for on-duty)."""
+    return db.session.scalar(select(Appointment).where(
+        Appointment.consultation_id == consultation_id))
+
+
+def opens_at(appointment: Appointment) -> datetime:
+    return appointment.starts_at - OPENS_BEFORE
+
+
+def open_due() -> list[int]:
+    """Open the rooms whose time has come; returns their consultation ids."""
+    now = clock.now()
+    due = list(db.session.scalars(select(Appointment.consultation_id).where(
+        Appointment.status.in_(HOLDING), Appointment.starts_at <= now + OPENS_BEFORE,
+        Appointment.starts_at > now - NO_SHOW_AFTER)))
+    opened = []
+    for consultation_id in due:
+        done = db.session.execute(
+            update(Consultation).where(Consultation.id == consultation_id,
+                                       Consultation.status == "scheduled")
+            .values(status="active", taken_at=now)
+            .execution_options(synchronize_session=False)).rowcount
+        if done:
+            opened.append(consultation_id)
+    db.session.flush()
+    return opened
+
+
+def note_joined(appointment: Appointment, side: str) -> None:
+    """The side opened the room (the first time counts)."""
+    column = Appointment.patient_joined_at if side == "patient" else \
+        Appointment.specialist_joined_at
+    db.session.execute(update(Appointment).where(Appointment.id == appointment.id,
+                                                 column.is_(None))
+                       .values({column.key: clock.now()})
+                       .execution_options(synchronize_session=False))
+
+
+def mark_no_shows() -> list[Appointment]:
+    """Appointments a side missed (absent 15 minutes after the start): ``no_show``, the
+    room closed without a conclusion. Returns them, for the on-duty doctors' notice."""
+    now = clock.now()
+    missed = list(db.session.scalars(select(Appointment).where(
+        Appointment.status.in_(HOLDING), Appointment.starts_at <= now - NO_SHOW_AFTER,
+        (Appointment.patient_joined_at.is_(None)) |
+        (Appointment.specialist_joined_at.is_(None)))))
+    marked = []
+    for appointment in missed:
+        done = db.session.execute(
+            update(Appointment).where(Appointment.id == appointment.id,
+                                      Appointment.status.in_(HOLDING))
+            .values(status="no_show").execution_options(synchronize_session=False)).rowcount
+        if not done:
+            continue
+        db.session.execute(
+            update(Consultation).where(Consultation.id == appointment.consultation_id,
+                                       Consultation.status.in_(("scheduled", "active")))
+            .values(status="cancelled", cancelled_at=now)
+            .execution_options(synchronize_session=False))
+        marked.append(appointment)
+    db.session.flush()
+    return marked
+
+
+def completed(consultation_id: int) -> None:
+    """The specialist closed the consultation with a conclusion."""
+    db.session.execute(update(Appointment).where(
+        Appointment.consultation_id == consultation_id, Appointment.status.in_(HOLDING))
+        .values(status="completed").execution_options(synchronize_session=False))

@@ -1,0 +1,157 @@
+"""The appointment's room: booked as a scheduled consultation with the specialist,
+opened five minutes before the start (moved clock), no-shows, the conclusion in the
+patient's history, coverage on the appointment's date, shared documents."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from consult import services
+from consult.models import Consultation
+from consult.schedule import appointments, booking
+from consult.schedule.cli import upkeep
+from consult.schedule.models import Appointment
+from core import clock
+from core.db import writing
+from core.extensions import db
+from tests.accounts_helpers import sign_in
+from tests.document_helpers import jpeg_bytes, upload
+from tests.schedule_helpers import MONDAY, _at, _request
+
+
+def _clients(app, *users):
+    app.config.update(RATELIMIT_LOGIN_ACCOUNT_IP="1000 per minute",
+                      RATELIMIT_SECOND_FACTOR="1000 per minute")
+    out = []
+    for user in users:
+        c = app.test_client()
+        c.set_cookie("lang", "en")
+        assert sign_in(c, user).status_code == 302
+        out.append(c)
+    return out
+
+
+def test_the_room_opens_five_minutes_before_and_the_conclusion_reaches_the_history(app,
+                                                                                 referral):
+    appointment = booking.book(referral["doctor"], referral["consultation"].id,
+                               _request(referral, 11))
+    db.session.commit()
+    held = db.session.get(Consultation, appointment.consultation_id)
+    assert (held.status, held.doctor_id, held.coverage) == (
+        "scheduled", referral["specialist"].id, "covered")
+    assert held.complaint == "ECG changes, please"  # the specialist reads the summary first
+    patient_c, specialist_c = _clients(app, referral["patient"], referral["specialist"])
+    page = patient_c.get(f"/consult/{held.id}").get_data(as_text=True)
+    assert "The consultation opens at 10:55" in page
+    clock.freeze(_at(MONDAY, 10, 54))  # staff sessions end after 15 idle minutes
+    patient_c, specialist_c = _clients(app, referral["patient"], referral["specialist"])
+    specialist_c.get(f"/consult/{held.id}")
+    db.session.expire_all()
+    assert db.session.get(Consultation, held.id).status == "scheduled"
+    clock.freeze(_at(MONDAY, 10, 55))
+    page = specialist_c.get(f"/consult/{held.id}").get_data(as_text=True)
+    assert "Referral summary" in page and "ECG changes" in page
+    patient_c.get(f"/consult/{held.id}")
+    db.session.expire_all()
+    assert db.session.get(Consultation, held.id).status == "active"
+    booked = db.session.get(Appointment, appointment.id)
+    assert booked.patient_joined_at and booked.specialist_joined_at
+    clock.freeze(_at(MONDAY, 11, 20))
+    with writing():
+        upkeep()  # both came: no no-show
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).status == "booked"
+    services.close(referral["specialist"], held.id, services.Conclusion(
+        "Palpitations", "Sinus rhythm", "Holter monitoring", ""))
+    from consult.schedule import rooms
+
+    rooms.completed(held.id)
+    db.session.commit()
+    assert db.session.get(Appointment, appointment.id).status == "completed"
+    history = patient_c.get("/consult/history").get_data(as_text=True)
+    assert "Sinus rhythm" in history
+
+
+def test_a_side_absent_fifteen_minutes_after_the_start_is_a_no_show(app, referral):
+    appointment = booking.book(referral["doctor"], referral["consultation"].id,
+                               _request(referral, 10))
+    db.session.commit()
+    clock.freeze(_at(MONDAY, 9, 58))
+    (specialist_c,) = _clients(app, referral["specialist"])
+    specialist_c.get(f"/consult/{appointment.consultation_id}")
+    clock.freeze(_at(MONDAY, 10, 14))
+    with writing():
+        upkeep()
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).status == "booked"
+    clock.freeze(_at(MONDAY, 10, 15))
+    with writing():
+        upkeep()
+    db.session.expire_all()
+    assert db.session.get(Appointment, appointment.id).status == "no_show"
+    assert db.session.get(Consultation, appointment.consultation_id).status == "cancelled"
+
+
+def test_coverage_is_decided_on_the_appointments_date(app, client, no_csrf):
+    """A policy activated 20 days before Monday is past its 15-day waiting period; one
+    activated 10 days before is not: that appointment is self-pay, paid on confirming
+    and refunded on cancelling."""
+    from tests.consult_helpers import activated_patient, on_shift_doctor
+    from tests.schedule_helpers import _specialist, _specialty
+
+    clock.freeze(_at(MONDAY, 6) - timedelta(days=10))
+    patient, insured = activated_patient(client)
+    clock.freeze(_at(MONDAY, 6))
+    doctor = on_shift_doctor()
+    c = services.request_consultation(patient, services.ConsultationRequest(
+        insured.id, "Chest pain", "chat", True), "en")
+    services.take(doctor, c.id)
+    db.session.commit()
+    r = {"consultation": c, "doctor": doctor, "patient": patient,
+         "specialty": _specialty(), "specialist": _specialist()}
+    appointment = booking.book(doctor, c.id, _request(r, 9))
+    db.session.commit()
+    held = db.session.get(Consultation, appointment.consultation_id)
+    assert (held.coverage, held.payment_status, held.price_amount) == ("self_pay", "pending",
+                                                                       5000)
+    appointments.confirm(patient, appointment.id)
+    db.session.commit()
+    assert db.session.get(Consultation, held.id).payment_status == "paid"
+    appointments.cancel(patient, appointment.id)
+    db.session.commit()
+    held = db.session.get(Consultation, held.id)
+    assert (held.status, held.payment_status) == ("cancelled", "refunded")
+
+
+def test_the_specialist_sees_the_shared_documents_before_the_room_opens(app, referral):
+    patient_c, specialist_c = _clients(app, referral["patient"], referral["specialist"])
+    shared = upload(patient_c, jpeg_bytes(), insured_id=referral["consultation"].insured_id,
+                    title="ECG").json["id"]
+    private = upload(patient_c, jpeg_bytes(), insured_id=referral["consultation"].insured_id,
+                     title="Other").json["id"]
+    assert specialist_c.get(f"/documents/{shared}").status_code == 404
+    booking.book(referral["doctor"], referral["consultation"].id,
+                 _request(referral, 9, document_ids=(shared,)))
+    db.session.commit()
+    assert specialist_c.get(f"/documents/{shared}").status_code == 200
+    assert specialist_c.get(f"/documents/{private}").status_code == 404
+
+
+def test_a_request_for_another_time_reaches_the_on_duty_desk_and_is_rebooked(app, referral):
+    from tests.consult_helpers import on_shift_doctor
+
+    appointment = booking.book(referral["doctor"], referral["consultation"].id,
+                               _request(referral, 9))
+    db.session.commit()
+    appointments.request_reschedule(referral["patient"], appointment.id)
+    db.session.commit()
+    colleague = on_shift_doctor(full_name="Another On-Duty")
+    (desk,) = _clients(app, colleague)
+    page = desk.get("/consult/desk").get_data(as_text=True)
+    assert "need a new time" in page and "asked for another time" in page
+    cid = referral["consultation"].id
+    r = desk.post(f"/consult/{cid}/referral", data={
+        "specialty_id": referral["specialty"].id, "summary": "Moved at the patient's request",
+        "slot": f"{referral['specialist'].id}|{_at(MONDAY, 10).isoformat()}"})
+    assert r.status_code == 302
+    assert "need a new time" not in desk.get("/consult/desk").get_data(as_text=True)
