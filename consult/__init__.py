@@ -18,6 +18,7 @@ def init_app(app: Flask) -> None:
     from consult.schedule import routes as schedule_routes  # noqa: F401  (views)
 
     notify.register()
+    app.context_processor(schedule_routes.banner)
     app.cli.add_command(schedule_cli.appointments_group)
     app.extensions.setdefault("serve_background", []).append(schedule_cli.start_reminders)
 

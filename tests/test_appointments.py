@@ -130,6 +130,7 @@ def test_the_patient_answers_on_the_page_and_the_specialist_sees_the_day(app, re
     assert sign_in(specialist_client, referral["specialist"]).status_code == 302
     page = patient_client.get("/consult/appointments").get_data(as_text=True)
     assert "Cardiology" in page and "Booked: please confirm" in page and "11:00" in page
+    assert "A specialist appointment was booked for you" in page
     r = patient_client.post(f"/consult/appointments/{appointment.id}/confirm")
     assert r.status_code == 302
     assert "Confirmed" in patient_client.get("/consult/appointments").get_data(as_text=True)

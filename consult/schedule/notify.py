@@ -71,7 +71,7 @@ def _context(ref: dict[str, Any]) -> dict[str, Any]:
     locale = patient.language if patient else "ru"
     return {"a": appointment, "specialty": specialty.name(locale) if specialty else "",
             "specialist": specialist.display_name if specialist else "",
-            "when": format_datetime(appointment.starts_at, "full"),
+            "when": format_datetime(appointment.starts_at, "EEEE d MMMM y, HH:mm"),
             "url": current_app.config["BASE_URL"].rstrip("/") + "/consult/appointments"}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, has_request_context, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -20,7 +20,7 @@ from consult.documents import services as documents
 from consult.errors import ConsultRefused
 from consult.models import Consultation
 from consult.schedule import appointments, booking, rooms, slots
-from consult.schedule.models import Appointment, Specialty
+from consult.schedule.models import HOLDING, Appointment, Specialty
 from core import clock
 from core.access import allow
 from core.db import writing
@@ -201,3 +201,19 @@ def desk_context() -> dict[str, object]:
         select(Insured).where(Insured.id.in_({a.insured_id for a in rows})))}
     return {"new_time": rows, "new_time_people": people,
             "new_time_specialties": _specialty_names() if rows else {}}
+
+
+def banner() -> dict[str, object]:
+    """For a signed-in patient: their next appointment if it waits for an answer or is
+    within a day (shown above every page)."""
+    if not has_request_context() or current_user is None or \
+            not current_user.is_authenticated or current_user.role != "patient":
+        return {}  # mail is rendered outside requests
+    now = clock.now()
+    nxt = db.session.scalar(select(Appointment).where(
+        Appointment.patient_id == current_user.id, Appointment.status.in_(HOLDING),
+        Appointment.starts_at > now - rooms.NO_SHOW_AFTER).order_by(Appointment.starts_at)
+        .limit(1))
+    if nxt is None or (nxt.status == "confirmed" and nxt.starts_at - now > timedelta(days=1)):
+        return {}
+    return {"appointment_banner": nxt}
