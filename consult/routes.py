@@ -140,7 +140,8 @@ def history() -> str:
     rows = rows[:HISTORY_PAGE]
     return render_template("consult/history.html", rows=rows,
                            next_before=rows[-1].id if more and rows else None,
-                           channel_labels=CHANNEL_LABELS)
+                           channel_labels=CHANNEL_LABELS,
+                           referrals=schedule_routes.referred_from([c.id for c in rows]))
 
 
 # --- doctors ---------------------------------------------------------------------------

@@ -51,6 +51,7 @@ def test_the_room_opens_five_minutes_before_and_the_conclusion_reaches_the_histo
     clock.freeze(_at(MONDAY, 10, 55))
     page = specialist_c.get(f"/consult/{held.id}").get_data(as_text=True)
     assert "Referral summary" in page and "ECG changes" in page
+    assert "Specialist consultation, booked by" in page
     patient_c.get(f"/consult/{held.id}")
     db.session.expire_all()
     assert db.session.get(Consultation, held.id).status == "active"
@@ -69,7 +70,8 @@ def test_the_room_opens_five_minutes_before_and_the_conclusion_reaches_the_histo
     db.session.commit()
     assert db.session.get(Appointment, appointment.id).status == "completed"
     history = patient_c.get("/consult/history").get_data(as_text=True)
-    assert "Sinus rhythm" in history
+    assert "Sinus rhythm" in history and "Specialist consultation, referred from" in history
+    assert f'href="/consult/{referral["consultation"].id}"' in history
 
 
 def test_a_side_absent_fifteen_minutes_after_the_start_is_a_no_show(app, referral):

@@ -17,10 +17,11 @@ from activation.models import Insured
 from consult import bp, realtime
 from consult import services as consult_services
 from consult.documents import services as documents
+from consult.documents.models import Document
 from consult.errors import ConsultRefused
 from consult.models import Consultation
 from consult.schedule import appointments, booking, rooms, slots
-from consult.schedule.models import HOLDING, Appointment, Specialty
+from consult.schedule.models import HOLDING, Appointment, AppointmentDocument, Specialty
 from core import clock
 from core.access import allow
 from core.db import writing
@@ -56,7 +57,7 @@ def appointment_action(appointment_id: int, action: str) -> Response:
     if change is None:
         abort(404)
     try:
-        change(current_user, appointment_id)
+        appointment = change(current_user, appointment_id)
         db.session.commit()
     except ConsultRefused as exc:
         db.session.rollback()
@@ -64,6 +65,10 @@ def appointment_action(appointment_id: int, action: str) -> Response:
             abort(404)
         flash(exc.detail, "error")
         return redirect(url_for("consult.appointments_page"))
+    if action == "reschedule":  # the on-duty desks list it to book a new time
+        referring = db.session.get(Consultation, appointment.referring_consultation_id)
+        if referring is not None:
+            realtime.queue_changed(referring.product, "new_time", referring.id)
     flash({"confirm": _("Thank you: the appointment is confirmed."),
            "reschedule": _("Your request for another time was sent to the on-duty doctors."),
            "cancel": _("The appointment is cancelled.")}[action], "info")
@@ -189,8 +194,11 @@ def arrive(consultation: Consultation, side: str) -> Appointment | None:
 def room_context(appointment: Appointment | None) -> dict[str, object]:
     """What the room shows of the appointment a consultation was booked for."""
     referrer = db.session.get(User, appointment.referred_by_id) if appointment else None
+    shared = list(db.session.scalars(select(Document).join(
+        AppointmentDocument, AppointmentDocument.document_id == Document.id).where(
+        AppointmentDocument.appointment_id == appointment.id))) if appointment else []
     return {"appointment": appointment, "now": clock.now(),
-            "five_minutes": rooms.OPENS_BEFORE,
+            "five_minutes": rooms.OPENS_BEFORE, "shared_documents": shared,
             "appointment_referrer": referrer.display_name if referrer else ""}
 
 
@@ -217,3 +225,14 @@ def banner() -> dict[str, object]:
     if nxt is None or (nxt.status == "confirmed" and nxt.starts_at - now > timedelta(days=1)):
         return {}
     return {"appointment_banner": nxt}
+
+
+def referred_from(consultation_ids: list[int]) -> dict[int, Consultation]:
+    """For specialist consultations among ``consultation_ids``: the on-duty
+    consultation that referred each (the history links them)."""
+    if not consultation_ids:
+        return {}
+    pairs = db.session.execute(select(Appointment.consultation_id, Consultation).join(
+        Consultation, Consultation.id == Appointment.referring_consultation_id).where(
+        Appointment.consultation_id.in_(consultation_ids))).all()
+    return {held_id: referring for held_id, referring in pairs}

@@ -99,6 +99,8 @@
   var socket = io({transports: ["websocket", "polling"]});
   socket.on("connect", refresh);
   socket.on("queue", function (e) {
+    // A specialist appointment needs a new time (asked for, or missed): the page lists it.
+    if (e.kind === "new_time" || e.kind === "no_show") { window.location.reload(); return; }
     if (e.kind === "joined") {
       ring();
       alertEl.textContent = t.joined;
