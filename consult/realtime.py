@@ -69,7 +69,7 @@ def documents_changed(consultation_id: int) -> None:
 
 
 def appointment_booked(consultation_id: int, appointment_id: int) -> None:
-    """A specialist appointment was booked from the consultation: both pages reload
-    their appointments panel."""
+    """A specialist appointment was booked from the consultation, or the patient
+    answered it: both pages reload their appointments panel."""
     socketio.emit("appointment", {"consultation": consultation_id,
                                   "appointment": appointment_id}, to=room(consultation_id))

@@ -70,7 +70,8 @@ def test_the_room_opens_five_minutes_before_and_the_conclusion_reaches_the_histo
     db.session.commit()
     assert db.session.get(Appointment, appointment.id).status == "completed"
     history = patient_c.get("/consult/history").get_data(as_text=True)
-    assert "Sinus rhythm" in history and "Specialist consultation, referred from the consultation of" in history
+    assert "Sinus rhythm" in history
+    assert "Specialist consultation, referred from the consultation of" in history
     assert f'href="/consult/{referral["consultation"].id}"' in history
 
 

@@ -65,9 +65,10 @@ def appointment_action(appointment_id: int, action: str) -> Response:
             abort(404)
         flash(exc.detail, "error")
         return redirect(url_for("consult.appointments_page"))
-    if action == "reschedule":  # the on-duty desks list it to book a new time
-        referring = db.session.get(Consultation, appointment.referring_consultation_id)
-        if referring is not None:
+    referring = db.session.get(Consultation, appointment.referring_consultation_id)
+    if referring is not None:
+        realtime.appointment_booked(referring.id, appointment.id)  # the room's panel
+        if action == "reschedule":  # the on-duty desks list it to book a new time
             realtime.queue_changed(referring.product, "new_time", referring.id)
     flash({"confirm": _("Thank you: the appointment is confirmed."),
            "reschedule": _("Your request for another time was sent to the on-duty doctors."),

@@ -22,7 +22,9 @@
             if (r.redirected) { window.location.reload(); return null; }
             return r.ok ? r.text() : null;
           })
-          .then(function (html) { if (html !== null) { bookedList.innerHTML = html; } })
+          .then(function (html) {
+            if (html !== null) { bookedList.innerHTML = html; booked.hidden = false; }
+          })
           .catch(function () { /* a reload brings it */ });
       });
     });

@@ -86,6 +86,7 @@ def test_on_duty_doctor_refers_patient_confirms_and_they_meet_the_specialist(
             page.goto(room)
             expect(page.locator("#connection")).to_have_text("Connected.")
         patient.evaluate("window.__notReloaded = true")
+        expect(patient.locator("#appointments-panel")).to_be_hidden()  # nothing booked yet
         expect(doctor.locator("#appointments-list")).to_have_text(
             "No specialist appointments from this consultation.")
 
