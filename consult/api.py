@@ -37,7 +37,8 @@ api.schema("Consultation", {
     "type": "object",
     "properties": {
         "id": {"type": "integer"},
-        "status": {"type": "string", "enum": ["waiting", "active", "closed", "cancelled"]},
+        "status": {"type": "string",
+                   "enum": ["waiting", "scheduled", "active", "closed", "cancelled"]},
         "channel": {"type": "string"},
         "product": {"type": "string"},
         "insured": {"type": "string"},

@@ -16,7 +16,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import Integer, bindparam, func, select, text, update
+from sqlalchemy import Integer, bindparam, exists, func, select, text, update
 from sqlalchemy.orm import joinedload
 
 from accounts.models import User
@@ -275,8 +275,13 @@ def max_chats() -> int:
 
 
 def active_count(doctor: User) -> int:
+    """The doctor's on-duty consultations in progress (specialist appointments they
+    hold at a booked time do not count against the limit)."""
+    from consult.schedule.models import Appointment
+
     return db.session.scalar(select(func.count(Consultation.id)).where(
-        Consultation.doctor_id == doctor.id, Consultation.status == "active")) or 0
+        Consultation.doctor_id == doctor.id, Consultation.status == "active",
+        ~exists().where(Appointment.consultation_id == Consultation.id))) or 0
 
 
 def take(doctor: User, consultation_id: int) -> Consultation:

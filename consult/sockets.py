@@ -198,6 +198,12 @@ def on_join(ident: Identity, data: dict[str, Any]) -> tuple[dict[str, Any], None
                                                            data.get("consultation"))
     join_room(realtime.room(consultation.id))
     ident.rooms[consultation.id] = side
+    if consultation.status == "active":  # a specialist appointment: who came
+        from consult.schedule import rooms
+
+        appointment = rooms.of_consultation(consultation.id)
+        if appointment is not None:
+            rooms.note_joined(appointment, side)
     messages = services.messages_after(consultation, data.get("after"))
     ack = {
         "side": side,

@@ -158,3 +158,74 @@ def test_a_request_for_another_time_reaches_the_on_duty_desk_and_is_rebooked(app
         "slot": f"{referral['specialist'].id}|{_at(MONDAY, 10).isoformat()}"})
     assert r.status_code == 302
     assert "need a new time" not in desk.get("/consult/desk").get_data(as_text=True)
+
+
+def test_answers_stop_when_the_room_opens(app, referral):
+    from consult.errors import ConsultRefused
+
+    appointment = booking.book(referral["doctor"], referral["consultation"].id,
+                               _request(referral, 9))
+    db.session.commit()
+    clock.freeze(_at(MONDAY, 8, 55))
+    try:
+        appointments.cancel(referral["patient"], appointment.id)
+        raise AssertionError("cancelled after the room opened")
+    except ConsultRefused as exc:
+        assert exc.status == 409  # noqa: PT017
+    db.session.rollback()
+
+
+def test_an_unpaid_self_pay_room_does_not_open_and_a_missing_specialist_refunds(
+        app, client, no_csrf):
+    from tests.consult_helpers import activated_patient, on_shift_doctor
+    from tests.schedule_helpers import _specialist, _specialty
+
+    clock.freeze(_at(MONDAY, 6) - timedelta(days=10))
+    patient, insured = activated_patient(client)
+    clock.freeze(_at(MONDAY, 6))
+    doctor = on_shift_doctor()
+    c = services.request_consultation(patient, services.ConsultationRequest(
+        insured.id, "Chest pain", "chat", True), "en")
+    services.take(doctor, c.id)
+    db.session.commit()
+    r = {"consultation": c, "doctor": doctor, "patient": patient,
+         "specialty": _specialty(), "specialist": _specialist()}
+    unpaid = booking.book(doctor, c.id, _request(r, 9))
+    paid = booking.book(doctor, c.id, _request(r, 10))
+    db.session.commit()
+    appointments.confirm(patient, paid.id)
+    db.session.commit()
+    clock.freeze(_at(MONDAY, 8, 56))
+    with writing():
+        upkeep()
+    db.session.expire_all()
+    assert db.session.get(Consultation, unpaid.consultation_id).status == "scheduled"
+    clock.freeze(_at(MONDAY, 9, 56))
+    (patient_c,) = _clients(app, patient)
+    patient_c.get(f"/consult/{paid.consultation_id}")  # the patient comes, the specialist not
+    clock.freeze(_at(MONDAY, 10, 15))
+    with writing():
+        upkeep()
+    db.session.expire_all()
+    assert db.session.get(Appointment, paid.id).status == "no_show"
+    assert db.session.get(Consultation, paid.consultation_id).payment_status == "refunded"
+
+
+def test_in_the_room_the_specialist_sees_only_what_the_referral_shares(app, referral):
+    patient_c, = _clients(app, referral["patient"])
+    insured_id = referral["consultation"].insured_id
+    shared = upload(patient_c, jpeg_bytes(), insured_id=insured_id, title="ECG").json["id"]
+    private = upload(patient_c, jpeg_bytes(), insured_id=insured_id, title="Other").json["id"]
+    appointment = booking.book(referral["doctor"], referral["consultation"].id,
+                               _request(referral, 9, document_ids=(shared,)))
+    db.session.commit()
+    clock.freeze(_at(MONDAY, 8, 56))
+    specialist_c, patient_c = _clients(app, referral["specialist"], referral["patient"])
+    specialist_c.get(f"/consult/{appointment.consultation_id}")
+    db.session.expire_all()
+    assert db.session.get(Consultation, appointment.consultation_id).status == "active"
+    assert specialist_c.get(f"/documents/{shared}").status_code == 200
+    assert specialist_c.get(f"/documents/{private}").status_code == 404
+    panel = specialist_c.get(f"/documents/consultation/{appointment.consultation_id}")
+    assert f'data-document="{shared}"' in panel.get_data(as_text=True)
+    assert f'data-document="{private}"' not in panel.get_data(as_text=True)

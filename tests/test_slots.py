@@ -187,3 +187,20 @@ def test_two_bookings_of_one_slot_at_once_give_one(app, referral):
     assert sorted(outcomes, key=str) == [409, 409, 409, "booked"]
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(Appointment)) == 1
+
+
+def test_a_whole_day_off_keeps_extra_work_whatever_the_order():
+    from types import SimpleNamespace
+
+    off = SimpleNamespace(kind="off", starts=None, ends=None)
+    extra = SimpleNamespace(kind="extra", starts=time(14), ends=time(16))
+    for order in ([off, extra], [extra, off]):
+        assert slots.day_periods([(540, 720)], order) == [(840, 960)]
+
+
+def test_a_time_beyond_the_fortnight_is_not_booked(app, referral):
+    far = _at(MONDAY + timedelta(days=14), 9)
+    with pytest.raises(ConsultRefused) as refused:
+        booking.book(referral["doctor"], referral["consultation"].id,
+                     _request(referral, starts_at=far.isoformat()))
+    assert refused.value.status == 409

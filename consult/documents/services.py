@@ -232,9 +232,22 @@ def discard(document: Document) -> None:
 # --- who sees what ---------------------------------------------------------------------
 
 def _holds_patient(doctor: User, insured_id: int) -> bool:
+    """An active on-duty consultation with the person (a specialist's appointment room
+    shows only what its referral shares, and what is uploaded in it)."""
+    from consult.schedule.models import Appointment
+
     return bool(db.session.scalar(select(exists().where(
         Consultation.doctor_id == doctor.id, Consultation.insured_id == insured_id,
-        Consultation.status == "active"))))
+        Consultation.status == "active",
+        ~exists().where(Appointment.consultation_id == Consultation.id)))))
+
+
+def _in_appointment_room(doctor: User, document: Document) -> bool:
+    """Uploaded in an active appointment room the doctor holds."""
+    if document.consultation_id is None:
+        return False
+    held = db.session.get(Consultation, document.consultation_id)
+    return held is not None and held.doctor_id == doctor.id and held.status == "active"
 
 
 def _shared_with(doctor: User, document_id: int) -> bool:
@@ -245,7 +258,7 @@ def _shared_with(doctor: User, document_id: int) -> bool:
         AppointmentDocument.document_id == document_id,
         AppointmentDocument.appointment_id == Appointment.id,
         Appointment.specialist_id == doctor.id,
-        Appointment.status.in_(("booked", "confirmed"))))))
+        Appointment.status.in_(("booked", "confirmed", "completed"))))))
 
 
 def visible(user: User, document_id: Any) -> Document:
@@ -256,7 +269,8 @@ def visible(user: User, document_id: Any) -> Document:
             return document
         if (user.role == "doctor" and document.status == "ready"
                 and (_holds_patient(user, document.insured_id)
-                     or _shared_with(user, document.id))):
+                     or _shared_with(user, document.id)
+                     or _in_appointment_room(user, document))):
             return document
     raise ConsultRefused(_("Document not found."), 404)
 
@@ -282,10 +296,19 @@ def for_doctor(doctor: User, consultation: Consultation) -> list[Document]:
     doctor holding it (an empty list otherwise)."""
     if consultation.doctor_id != doctor.id or consultation.status != "active":
         return []
+    from consult.schedule.models import Appointment, AppointmentDocument
+
+    query = select(Document).where(Document.insured_id == consultation.insured_id,
+                                   Document.status == "ready")
+    appointment = db.session.scalar(select(Appointment.id).where(
+        Appointment.consultation_id == consultation.id))
+    if appointment is not None:  # a specialist: what the referral shares, and new uploads
+        shared = select(AppointmentDocument.document_id).where(
+            AppointmentDocument.appointment_id == appointment)
+        query = query.where(Document.id.in_(shared)
+                            | (Document.consultation_id == consultation.id))
     rows = db.session.scalars(
-        select(Document).where(Document.insured_id == consultation.insured_id,
-                               Document.status == "ready")
-        .order_by(Document.uploaded_at.desc(), Document.id.desc())).all()
+        query.order_by(Document.uploaded_at.desc(), Document.id.desc())).all()
     return sorted(rows, key=lambda d: d.reviewed_at is not None)
 
 

@@ -39,10 +39,14 @@ def _own(patient: User, appointment_id: Any) -> Appointment:
 
 
 def _move(appointment: Appointment, allowed: tuple[str, ...], **values: Any) -> bool:
+    """Change the status from one of ``allowed``, only until the room opens (five
+    minutes before the start): after that the patient is expected in the room."""
+    from consult.schedule.rooms import OPENS_BEFORE
+
     return bool(db.session.execute(
         update(Appointment).where(Appointment.id == appointment.id,
                                   Appointment.status.in_(allowed),
-                                  Appointment.starts_at > clock.now())
+                                  Appointment.starts_at > clock.now() + OPENS_BEFORE)
         .values(**values).execution_options(synchronize_session=False)).rowcount)
 
 
@@ -71,10 +75,20 @@ def confirm(patient: User, appointment_id: Any) -> Appointment:
 def _release(appointment: Appointment) -> None:
     """The appointment's consultation will not take place: cancelled, any payment
     refunded."""
+    done = db.session.execute(
+        update(Consultation).where(Consultation.id == appointment.consultation_id,
+                                   Consultation.status.in_(("scheduled", "active")))
+        .values(status="cancelled", cancelled_at=clock.now())
+        .execution_options(synchronize_session=False)).rowcount
     held = db.session.get(Consultation, appointment.consultation_id)
-    if held is None or held.status != "scheduled":
+    if not done or held is None:
         return
-    held.status, held.cancelled_at = "cancelled", clock.now()
+    db.session.refresh(held)
+    refund(held)
+
+
+def refund(held: Consultation) -> None:
+    """Give back what was paid for a consultation that will not take place."""
     if held.payment_status == payments.PAID and held.payment_reference:
         held.payment_status = payments.provider().refund(
             held.payment_reference, held.price_amount, held.currency).status
@@ -114,10 +128,13 @@ def needing_new_time(within_days: int = 14) -> list[Appointment]:
     rows = db.session.scalars(select(Appointment).where(
         Appointment.status.in_(NEEDS_NEW_TIME), Appointment.starts_at >= since)
         .order_by(Appointment.starts_at)).all()
-    rebooked = set(db.session.scalars(select(Appointment.referring_consultation_id).where(
-        Appointment.referring_consultation_id.in_({a.referring_consultation_id for a in rows}),
-        Appointment.status.in_(HOLDING))))
-    return [a for a in rows if a.referring_consultation_id not in rebooked]
+    rebooked = set(db.session.execute(
+        select(Appointment.referring_consultation_id, Appointment.specialty_id).where(
+            Appointment.referring_consultation_id.in_(
+                {a.referring_consultation_id for a in rows}),
+            Appointment.status.in_(HOLDING))).tuples())
+    return [a for a in rows
+            if (a.referring_consultation_id, a.specialty_id) not in rebooked]
 
 
 def may_rebook(doctor: User, consultation_id: int) -> bool:

@@ -95,7 +95,9 @@ def book(doctor: User, consultation_id: int, req: BookingRequest) -> Appointment
     specialty, specialist_id, starts_at = _slot_of(req)
     summary = services.clean_text(req.summary, "summary", SUMMARY_MAX)
     slot = None
-    if specialist_id in slots.specialists_of(specialty):
+    horizon = clock.today() + timedelta(days=slots.HORIZON_DAYS - 1)
+    if specialist_id in slots.specialists_of(specialty) and \
+            clock.local(starts_at).date() <= horizon:
         day = clock.local(starts_at).date()
         free = slots.free_slots(specialty, day, 1, [specialist_id])
         slot = next((s for s in free if s.starts_at == starts_at), None)
@@ -118,6 +120,8 @@ def book(doctor: User, consultation_id: int, req: BookingRequest) -> Appointment
         db.session.flush()
         raise ConsultRefused(_("Someone has just booked this time. Choose another."),
                              409) from None
+    if not documents:  # a new time for an earlier referral shares what it shared
+        documents = _previously_shared(consultation.id, specialty.id)
     for document in documents:
         db.session.add(AppointmentDocument(appointment_id=appointment.id,
                                            document_id=document.id))
@@ -147,6 +151,19 @@ def _specialist_consultation(referring: Consultation, specialist_id: int, starts
     db.session.add(held)
     db.session.flush()
     return held
+
+
+def _previously_shared(consultation_id: int, specialty_id: int) -> list[Document]:
+    earlier = db.session.scalar(select(Appointment.id).where(
+        Appointment.referring_consultation_id == consultation_id,
+        Appointment.specialty_id == specialty_id,
+        Appointment.status.in_(("reschedule_requested", "no_show")))
+        .order_by(Appointment.id.desc()).limit(1))
+    if earlier is None:
+        return []
+    return list(db.session.scalars(select(Document).join(
+        AppointmentDocument, AppointmentDocument.document_id == Document.id).where(
+        AppointmentDocument.appointment_id == earlier, Document.status == "ready")))
 
 
 def _shared(consultation: Consultation, document_ids: tuple[Any, ...]) -> list[Document]:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from consult import payments
 from consult.models import Consultation
 from consult.schedule.models import HOLDING, Appointment
 from core import clock
@@ -36,10 +37,13 @@ def open_due() -> list[int]:
         Appointment.starts_at > now - NO_SHOW_AFTER)))
     opened = []
     for consultation_id in due:
+        # Not before a self-pay appointment is paid (the patient pays by confirming);
+        # ``taken_at`` stays empty: the on-duty queue's waiting figures leave it out.
         done = db.session.execute(
-            update(Consultation).where(Consultation.id == consultation_id,
-                                       Consultation.status == "scheduled")
-            .values(status="active", taken_at=now)
+            update(Consultation).where(
+                Consultation.id == consultation_id, Consultation.status == "scheduled",
+                Consultation.payment_status.in_((payments.PAID, payments.NOT_REQUIRED)))
+            .values(status="active")
             .execution_options(synchronize_session=False)).rowcount
         if done:
             opened.append(consultation_id)
@@ -68,8 +72,10 @@ def mark_no_shows() -> list[Appointment]:
     marked = []
     for appointment in missed:
         done = db.session.execute(
-            update(Appointment).where(Appointment.id == appointment.id,
-                                      Appointment.status.in_(HOLDING))
+            update(Appointment).where(
+                Appointment.id == appointment.id, Appointment.status.in_(HOLDING),
+                (Appointment.patient_joined_at.is_(None))  # a join meanwhile wins
+                | (Appointment.specialist_joined_at.is_(None)))
             .values(status="no_show").execution_options(synchronize_session=False)).rowcount
         if not done:
             continue
@@ -78,6 +84,14 @@ def mark_no_shows() -> list[Appointment]:
                                        Consultation.status.in_(("scheduled", "active")))
             .values(status="cancelled", cancelled_at=now)
             .execution_options(synchronize_session=False))
+        db.session.refresh(appointment)
+        if appointment.specialist_joined_at is None:  # the specialist missed it: refunded
+            held = db.session.get(Consultation, appointment.consultation_id)
+            if held is not None:
+                db.session.refresh(held)
+                from consult.schedule.appointments import refund
+
+                refund(held)
         marked.append(appointment)
     db.session.flush()
     return marked

@@ -112,6 +112,9 @@ def referral(consultation_id: int) -> str | Response | tuple[str, int]:
             abort(404)
         flash(exc.detail, "error")
         return redirect(url_for("consult.room", consultation_id=consultation_id))
+    # A colleague rebooking from the desk is not in that consultation's room.
+    back = url_for("consult.room", consultation_id=consultation.id) \
+        if consultation.doctor_id == current_user.id else url_for("consult.desk")
     form = request.form if request.method == "POST" else request.args
     specialty = db.session.get(Specialty, form.get("specialty_id", type=int) or 0)
     errors: dict[str, list[str]] = {}
@@ -132,7 +135,7 @@ def referral(consultation_id: int) -> str | Response | tuple[str, int]:
         else:
             realtime.appointment_booked(consultation.id, appointment.id)
             flash(_("The appointment is booked; the patient has been told."), "info")
-            return redirect(url_for("consult.room", consultation_id=consultation.id))
+            return redirect(back)
     free = slots.free_slots(specialty) if specialty is not None and specialty.active else []
     names = {u.id: u.display_name for u in db.session.scalars(
         select(User).where(User.id.in_({s.specialist_id for s in free})))}
@@ -142,7 +145,7 @@ def referral(consultation_id: int) -> str | Response | tuple[str, int]:
     specialties = db.session.scalars(select(Specialty).where(Specialty.active.is_(True))
                                      .order_by(Specialty.code)).all()
     return render_template(
-        "consult/referral.html", c=consultation, specialty=specialty,
+        "consult/referral.html", c=consultation, specialty=specialty, back=back,
         specialties=specialties, locale=str(get_locale() or "ru"), by_day=by_day,
         names=names, errors=errors, form=form,
         documents=documents.for_doctor(current_user, consultation)

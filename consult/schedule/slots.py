@@ -23,6 +23,7 @@ from core import clock
 from core.extensions import db
 
 Period = tuple[int, int]  # minutes from local midnight: [start, end)
+HORIZON_DAYS = 14  # how far ahead the on-duty doctor books
 
 
 class Slot(NamedTuple):
@@ -59,15 +60,19 @@ def subtract(periods: Iterable[Period], cut: Period) -> list[Period]:
 def day_periods(regular: Iterable[Period], exceptions: Iterable[Any]) -> list[Period]:
     """One day's working periods: the regular ones, less time off, plus extra work
     (``exceptions``: rows with ``kind``, ``starts`` and ``ends``)."""
-    periods = sorted(regular)
+    exceptions = list(exceptions)
+    whole_day_off = any(e.kind == "off" and (e.starts is None or e.ends is None)
+                        for e in exceptions)
+    periods = [] if whole_day_off else sorted(regular)
     extra: list[Period] = []
-    for exc in exceptions:
+    for exc in exceptions:  # in any order: a whole day off still keeps extra work
+        if exc.starts is None or exc.ends is None:
+            continue
+        period = (_minutes(exc.starts), _end_minutes(exc.ends))
         if exc.kind == "off":
-            if exc.starts is None or exc.ends is None:
-                return sorted(extra) if extra else []  # the whole day off, but extra work
-            periods = subtract(periods, (_minutes(exc.starts), _end_minutes(exc.ends)))
-        elif exc.starts is not None and exc.ends is not None:
-            extra.append((_minutes(exc.starts), _end_minutes(exc.ends)))
+            periods = subtract(periods, period)
+        else:
+            extra.append(period)
     for period in extra:  # extra work first removes any overlap, then adds the period
         periods = subtract(periods, period) + [period]
     return sorted(periods)
@@ -91,7 +96,7 @@ def specialists_of(specialty: Specialty) -> list[int]:
         .order_by(User.id)))
 
 
-def free_slots(specialty: Specialty, first_day: date | None = None, days: int = 14,
+def free_slots(specialty: Specialty, first_day: date | None = None, days: int = HORIZON_DAYS,
                specialist_ids: list[int] | None = None) -> list[Slot]:
     """Free slots of the specialty's specialists (or only ``specialist_ids``) from
     ``first_day`` (today in Asia/Almaty) for ``days`` days, earliest first; slots that
