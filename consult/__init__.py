@@ -1,6 +1,6 @@
 """Consultations: the on-duty queue, the real-time chat, audio and video calls (and
-their recordings), the connection test, conclusions and history, and medical
-documents (consult.documents); referrals and slots come later."""
+their recordings), the connection test, conclusions and history, medical documents
+(consult.documents), and specialist appointments (consult.schedule)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Specialist consultations at the time the on-duty doctor assigns: specialties,
-specialists' working hours and exceptions, free slots, and atomic booking
-(:mod:`.slots`, :mod:`.booking`). Pages, notifications and the appointment room come
-next (issue 7 is in progress)."""
+"""Specialist consultations at the time the on-duty doctor assigns: specialties and
+specialists' availability (:mod:`.manage`), free slots (:mod:`.slots`), referral and
+atomic booking (:mod:`.booking`), the patient's answers (:mod:`.appointments`), mail,
+calendar files and reminders (:mod:`.notify`), and the appointment's room (:mod:`.rooms`)."""
