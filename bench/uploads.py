@@ -467,7 +467,7 @@ class Curl:
                "%{http_code} %{time_total}", "-H", "Accept: application/json", "-H",
                "Expect:", "-H", f"Cookie: {self.cookie}",
                "-F", f"file=@{path};filename={name}", "-F", "title=Bench upload",
-               "-F", f"document_date={date.today().isoformat()}", "-F", "kind=lab_result",
+               "-F", "document_date=2026-01-15", "-F", "kind=lab_result",
                "-F", f"insured_id={self.insured_id}", url or f"{self.base}/documents/"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
         status, _, seconds = proc.stdout.strip().partition(" ")

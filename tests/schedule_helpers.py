@@ -70,3 +70,18 @@ def _request(r, hh=9, mm=0, **changes):
     return booking.BookingRequest(**fields)
 
 
+
+
+def self_pay_referral(client):
+    """Like ``referral``, for a patient whose policy is still in its waiting period on
+    Monday (activated 10 days before): specialist appointments are self-pay."""
+    clock.freeze(_at(MONDAY, 6) - timedelta(days=10))
+    patient, insured = activated_patient(client)
+    clock.freeze(_at(MONDAY, 6))
+    doctor = on_shift_doctor()
+    c = services.request_consultation(patient, services.ConsultationRequest(
+        insured.id, "Chest pain", "chat", True), "en")
+    services.take(doctor, c.id)
+    db.session.commit()
+    return {"consultation": c, "doctor": doctor, "patient": patient,
+            "specialty": _specialty(), "specialist": _specialist()}

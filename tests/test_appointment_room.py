@@ -4,8 +4,6 @@ patient's history, coverage on the appointment's date, shared documents."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from consult import services
 from consult.models import Consultation
 from consult.schedule import appointments, booking
@@ -16,7 +14,7 @@ from core.db import writing
 from core.extensions import db
 from tests.accounts_helpers import sign_in
 from tests.document_helpers import jpeg_bytes, upload
-from tests.schedule_helpers import MONDAY, _at, _request
+from tests.schedule_helpers import MONDAY, _at, _request, self_pay_referral
 
 
 def _clients(app, *users):
@@ -93,25 +91,15 @@ def test_a_side_absent_fifteen_minutes_after_the_start_is_a_no_show(app, referra
     db.session.expire_all()
     assert db.session.get(Appointment, appointment.id).status == "no_show"
     assert db.session.get(Consultation, appointment.consultation_id).status == "cancelled"
+    assert [a.id for a in appointments.needing_new_time()] == [appointment.id]  # the desk
 
 
 def test_coverage_is_decided_on_the_appointments_date(app, client, no_csrf):
     """A policy activated 20 days before Monday is past its 15-day waiting period; one
     activated 10 days before is not: that appointment is self-pay, paid on confirming
     and refunded on cancelling."""
-    from tests.consult_helpers import activated_patient, on_shift_doctor
-    from tests.schedule_helpers import _specialist, _specialty
-
-    clock.freeze(_at(MONDAY, 6) - timedelta(days=10))
-    patient, insured = activated_patient(client)
-    clock.freeze(_at(MONDAY, 6))
-    doctor = on_shift_doctor()
-    c = services.request_consultation(patient, services.ConsultationRequest(
-        insured.id, "Chest pain", "chat", True), "en")
-    services.take(doctor, c.id)
-    db.session.commit()
-    r = {"consultation": c, "doctor": doctor, "patient": patient,
-         "specialty": _specialty(), "specialist": _specialist()}
+    r = self_pay_referral(client)
+    c, doctor, patient = r["consultation"], r["doctor"], r["patient"]
     appointment = booking.book(doctor, c.id, _request(r, 9))
     db.session.commit()
     held = db.session.get(Consultation, appointment.consultation_id)
@@ -177,19 +165,8 @@ def test_answers_stop_when_the_room_opens(app, referral):
 
 def test_an_unpaid_self_pay_room_does_not_open_and_a_missing_specialist_refunds(
         app, client, no_csrf):
-    from tests.consult_helpers import activated_patient, on_shift_doctor
-    from tests.schedule_helpers import _specialist, _specialty
-
-    clock.freeze(_at(MONDAY, 6) - timedelta(days=10))
-    patient, insured = activated_patient(client)
-    clock.freeze(_at(MONDAY, 6))
-    doctor = on_shift_doctor()
-    c = services.request_consultation(patient, services.ConsultationRequest(
-        insured.id, "Chest pain", "chat", True), "en")
-    services.take(doctor, c.id)
-    db.session.commit()
-    r = {"consultation": c, "doctor": doctor, "patient": patient,
-         "specialty": _specialty(), "specialist": _specialist()}
+    r = self_pay_referral(client)
+    c, doctor, patient = r["consultation"], r["doctor"], r["patient"]
     unpaid = booking.book(doctor, c.id, _request(r, 9))
     paid = booking.book(doctor, c.id, _request(r, 10))
     db.session.commit()

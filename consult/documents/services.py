@@ -191,20 +191,6 @@ def discard_file(stored: StoredFile) -> None:
     vault.delete(stored.blob_key, stored.thumb_key)
 
 
-def upload(patient: User, req: UploadRequest) -> Document:
-    """:func:`check_upload`, :func:`store_file` and :func:`add_document` in one go (for
-    scripts; the upload page releases its transaction between them)."""
-    target = check_upload(patient, req)
-    if req.file is None:  # check_upload refused it already; this tells the type checker
-        raise ConsultRefused(_("Choose a file."))
-    stored = store_file(req.file)
-    try:
-        return add_document(patient, target, stored)
-    except BaseException:
-        discard_file(stored)
-        raise
-
-
 def _scan_upload(body: IO[bytes]) -> str:
     """``ready``, or ``pending`` when the scanner is configured but down; refuses a file
     the scanner flags."""

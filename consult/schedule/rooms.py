@@ -5,7 +5,7 @@ specialist's conclusion completes it. Flushes, never commits."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select, update
 
@@ -25,16 +25,16 @@ def of_consultation(consultation_id: int) -> Appointment | None:
         Appointment.consultation_id == consultation_id))
 
 
-def opens_at(appointment: Appointment) -> datetime:
-    return appointment.starts_at - OPENS_BEFORE
-
-
-def open_due() -> list[int]:
-    """Open the rooms whose time has come; returns their consultation ids."""
+def open_due(consultation_id: int | None = None) -> list[int]:
+    """Open the rooms whose time has come (only that consultation's, when given);
+    returns their consultation ids."""
     now = clock.now()
-    due = list(db.session.scalars(select(Appointment.consultation_id).where(
+    query = select(Appointment.consultation_id).where(
         Appointment.status.in_(HOLDING), Appointment.starts_at <= now + OPENS_BEFORE,
-        Appointment.starts_at > now - NO_SHOW_AFTER)))
+        Appointment.starts_at > now - NO_SHOW_AFTER)
+    if consultation_id is not None:
+        query = query.where(Appointment.consultation_id == consultation_id)
+    due = list(db.session.scalars(query))
     opened = []
     for consultation_id in due:
         # Not before a self-pay appointment is paid (the patient pays by confirming);

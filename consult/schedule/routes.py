@@ -186,7 +186,7 @@ def arrive(consultation: Consultation, side: str) -> Appointment | None:
         return appointment
     db.session.commit()  # end the read; the writes below take the writer's place briefly
     with writing():
-        opened = rooms.open_due()
+        opened = rooms.open_due(consultation.id)
         if consultation.status == "active" or consultation.id in opened:
             rooms.note_joined(appointment, side)
         db.session.commit()
