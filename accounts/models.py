@@ -32,6 +32,10 @@ class User(UserMixin, db.Model):
     on_duty_doctor: Mapped[bool] = mapped_column(Boolean, default=False)
     specialty: Mapped[str | None] = mapped_column(String(64))
     pediatric: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What patients see of a doctor: the languages spoken (comma-separated codes from
+    # core.i18n.LANGUAGES, e.g. "kk,ru") and an optional short profile line.
+    languages: Mapped[str | None] = mapped_column(String(32))
+    profile_line: Mapped[str | None] = mapped_column(String(200))
     # Second factor (TOTP): the key, encrypted with DATA_KEYS (core.crypto).
     totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)

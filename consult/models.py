@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -61,6 +62,11 @@ class Consultation(db.Model):
     channel: Mapped[str] = mapped_column(String(8))
     language: Mapped[str] = mapped_column(String(8))
     complaint_encrypted: Mapped[str] = mapped_column(Text)
+    # The red-flag checklist answered before joining the queue: ``red_flag`` is true when
+    # any sign was answered "yes" (the queue shows those first); the answers and the
+    # patient's choice ("continue to a doctor anyway") are health data, encrypted JSON.
+    red_flag: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    red_flags_encrypted: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default="waiting")
     coverage: Mapped[str] = mapped_column(String(12))  # covered | self_pay
     price_amount: Mapped[int] = mapped_column(Integer, default=0)  # whole tenge
@@ -90,6 +96,14 @@ class Consultation(db.Model):
     @property
     def complaint(self) -> str:
         return decrypt(self.complaint_encrypted)
+
+    @property
+    def red_flags(self) -> dict[str, Any]:
+        """The checklist as stored: ``{"answers": {sign: bool}, "choice": str | None}``;
+        empty for consultations made before the checklist (or by the API without one)."""
+        if not self.red_flags_encrypted:
+            return {}
+        return json.loads(decrypt(self.red_flags_encrypted))
 
     def conclusion(self) -> dict[str, str] | None:
         """The conclusion's parts, decrypted; None until the consultation is closed."""
