@@ -22,20 +22,29 @@ def staff_cli() -> None:
 @staff_cli.command("add")
 @click.option("--email", required=True)
 @click.option("--role", required=True, type=click.Choice(STAFF_ROLES))
-@click.option("--specialty", default=None, help="A specialist doctor's specialty.")
+@click.option("--specialty", default=None,
+              help="A specialist doctor's specialty: a code from the specialties list.")
 @click.option("--on-duty", is_flag=True, help="An on-duty doctor (takes the queue).")
 @click.option("--pediatric", is_flag=True, help="The doctor sees children.")
-@click.option("--name", "full_name", default=None)
-@click.option("--language", default="ru", type=click.Choice(["ru", "kk", "en"]))
+@click.option("--name", "full_name", default=None,
+              help="Full name (required for doctors: patients see it).")
+@click.option("--speaks", default="",
+              help="Languages a doctor speaks, comma-separated codes: ru,kk,en.")
+@click.option("--profile", "profile_line", default=None,
+              help="A doctor's short profile line (optional).")
+@click.option("--language", default="ru", type=click.Choice(["ru", "kk", "en"]),
+              help="The account's own language (its emails).")
 @with_appcontext
 def add(email: str, role: str, specialty: str | None, on_duty: bool, pediatric: bool,
-        full_name: str | None, language: str) -> None:
+        full_name: str | None, speaks: str, profile_line: str | None, language: str) -> None:
     """Create a staff account; it receives a link to set its password."""
+    languages = [code.strip() for code in speaks.split(",") if code.strip()]
     with force_locale("en"), writing():
         try:
             user = services.create_staff(email, role, full_name=full_name, specialty=specialty,
                                          pediatric=pediatric, on_duty=on_duty,
-                                         language=language)
+                                         language=language, languages=languages,
+                                         profile_line=profile_line)
         except ValueError as exc:
             db.session.rollback()
             click.echo(f"Not added: {exc}", err=True)

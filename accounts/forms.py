@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class LoginForm(FlaskForm):
@@ -54,3 +62,40 @@ class ChangeEmailForm(FlaskForm):
     email = EmailField(_l("New email"), validators=[DataRequired(_l("Enter your email."))])
     password = PasswordField(_l("Password"),
                              validators=[DataRequired(_l("Enter your password."))])
+
+
+class LanguagesField(SelectMultipleField):
+    """Checkboxes, one a language (the template lays them out in a fieldset)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class DoctorProfileFields:
+    """What patients see of a doctor; the specialty choices come from the specialties
+    list (set by the page), so it is a picker, not a free-text code."""
+
+    full_name = StringField(_l("Full name"), validators=[Length(max=150)],
+                            description=_l("Required for doctors: patients see "
+                                           "\"Dr Full Name, specialty\"."))
+    on_duty = BooleanField(_l("On-duty doctor"))
+    specialty = SelectField(_l("Specialty (for specialists)"), choices=[],
+                            validate_choice=False)
+    pediatric = BooleanField(_l("Sees children"))
+    languages = LanguagesField(_l("Languages the doctor speaks"),
+                               choices=[("ru", _l("Russian")), ("kk", _l("Kazakh")),
+                                        ("en", _l("English"))], validate_choice=False)
+    profile_line = StringField(_l("Short profile line (optional)"),
+                               validators=[Length(max=200)],
+                               description=_l("For example: 12 years in cardiology."))
+
+
+class StaffForm(DoctorProfileFields, FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter an email."))])
+    role = SelectField(_l("Role"), choices=[("doctor", _l("Doctor")),
+                                            ("operator", _l("Insurer operator")),
+                                            ("admin", _l("Administrator"))])
+
+
+class StaffProfileForm(DoctorProfileFields, FlaskForm):
+    """An admin changes a staff member's name and, for doctors, their profile."""

@@ -6,6 +6,7 @@ Functions flush and never commit; the route or command commits once.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -194,10 +195,47 @@ def render_email_changed(context: dict[str, Any]) -> outbox.RenderedMail:
 
 
 
+def _one_line(text: str | None, limit: int) -> str | None:
+    """``text`` with its whitespace collapsed and cut to ``limit``; None when empty."""
+    return " ".join((text or "").split())[:limit] or None
+
+
+def _doctor_fields(full_name: str | None, specialty: str | None,
+                   languages: Sequence[str] | None) -> tuple[str, str | None, str | None]:
+    """A doctor's name, specialty code and languages ("kk,ru"), checked; raises ValueError.
+
+    Patients see the name and the specialty, so a doctor has a name, and a specialty is
+    one of the specialties list (consult.schedule), never a free-text code.
+    """
+    from consult.schedule.models import Specialty
+
+    name = _one_line(full_name, 150)
+    if name is None:
+        raise ValueError(_("Enter the doctor's full name: patients see it."))
+    code = (specialty or "").strip() or None
+    if code is not None and db.session.scalar(
+            select(Specialty.id).where(Specialty.code == code)) is None:
+        raise ValueError(_("There is no specialty %(code)s: choose one from the list, or "
+                           "add it on the specialties page first.", code=code))
+    known = tuple(current_app.config["LANGUAGES"])
+    unknown = [lang for lang in languages or () if lang not in known]
+    if unknown:
+        raise ValueError(_("Unknown language: %(codes)s. Choose from %(known)s.",
+                           codes=", ".join(unknown), known=", ".join(known)))
+    spoken = ",".join(lang for lang in known if lang in set(languages or ())) or None
+    return name, code, spoken
+
+
 def create_staff(email: str, role: str, *, full_name: str | None = None,
                  specialty: str | None = None, pediatric: bool = False,
-                 on_duty: bool = False, language: str = "ru") -> User:
-    """Create a staff account and send its set-password link; raises ValueError."""
+                 on_duty: bool = False, language: str = "ru",
+                 languages: Sequence[str] | None = None,
+                 profile_line: str | None = None) -> User:
+    """Create a staff account and send its set-password link; raises ValueError.
+
+    A doctor needs a full name, is on duty and/or has a specialty from the list, and
+    may have the languages they speak and a short profile line.
+    """
     from activation.rules import RuleError, parse_email
 
     if role not in STAFF_ROLES:
@@ -208,14 +246,40 @@ def create_staff(email: str, role: str, *, full_name: str | None = None,
         raise ValueError(str(exc)) from None
     if find_by_email(address) is not None:
         raise ValueError(_("Another account uses this email."))
-    if role == "doctor" and not (on_duty or specialty):
-        raise ValueError(_("A doctor is on duty, a specialist, or both: say which."))
-    user = User(email=address, role=role, full_name=full_name, language=language,
-                created_at=clock.now(),
-                specialty=(specialty or None) if role == "doctor" else None,
-                pediatric=pediatric and role == "doctor",
-                on_duty_doctor=on_duty and role == "doctor")
+    user = User(email=address, role=role, full_name=_one_line(full_name, 150),
+                language=language, created_at=clock.now())
+    if role == "doctor":
+        if not (on_duty or (specialty or "").strip()):
+            raise ValueError(_("A doctor is on duty, a specialist, or both: say which."))
+        name, code, spoken = _doctor_fields(full_name, specialty, languages)
+        user.full_name, user.specialty, user.languages = name, code, spoken
+        user.pediatric, user.on_duty_doctor = pediatric, on_duty
+        user.profile_line = _one_line(profile_line, 200)
     db.session.add(user)
     db.session.flush()
     send_password_link(user)
     return user
+
+
+def update_staff_profile(user: User, *, full_name: str | None, specialty: str | None = None,
+                         pediatric: bool = False, on_duty: bool = False,
+                         languages: Sequence[str] | None = None,
+                         profile_line: str | None = None) -> dict[str, Any]:
+    """Change what others see of a staff member (for doctors, also what they do); returns
+    ``{field: new value}`` of what changed (for the audit log). Raises ValueError."""
+    if user.role == "doctor":
+        if not (on_duty or (specialty or "").strip()):
+            raise ValueError(_("A doctor is on duty, a specialist, or both: say which."))
+        name, code, spoken = _doctor_fields(full_name, specialty, languages)
+        wanted: dict[str, Any] = {
+            "full_name": name, "specialty": code, "languages": spoken,
+            "pediatric": pediatric, "on_duty_doctor": on_duty,
+            "profile_line": _one_line(profile_line, 200)}
+    else:
+        wanted = {"full_name": _one_line(full_name, 150)}
+    changed = {field: value for field, value in wanted.items()
+               if getattr(user, field) != value}
+    for field, value in changed.items():
+        setattr(user, field, value)
+    db.session.flush()
+    return changed

@@ -1,35 +1,23 @@
-"""The admin's staff page: list staff, add a doctor, operator or admin."""
+"""The admin's staff page: list staff, add a doctor, operator or admin, and change what
+patients see of a doctor (name, specialty, languages, profile line)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import BooleanField, EmailField, SelectField, StringField
-from wtforms.validators import DataRequired, Length
 
 from accounts import audit, services
+from accounts.forms import StaffForm, StaffProfileForm
 from accounts.models import User
 from core.access import STAFF_ROLES, allow
 from core.extensions import db
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-
-
-class StaffForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter an email."))])
-    full_name = StringField(_l("Full name"), validators=[Length(max=150)])
-    role = SelectField(_l("Role"), choices=[("doctor", _l("Doctor")),
-                                            ("operator", _l("Insurer operator")),
-                                            ("admin", _l("Administrator"))])
-    on_duty = BooleanField(_l("On-duty doctor"))
-    specialty = StringField(_l("Specialty (for specialists)"), validators=[Length(max=64)])
-    pediatric = BooleanField(_l("Sees children"))
-
 
 ROLE_NAMES = {"doctor": _l("Doctor"), "operator": _l("Insurer operator"),
               "admin": _l("Administrator")}
@@ -40,26 +28,81 @@ def _staff() -> list[User]:
         select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.email)))
 
 
+def _specialty_choices() -> list[tuple[str, str]]:
+    """The specialty picker: none, then the specialties list in the reader's language."""
+    from consult.schedule.models import Specialty
+
+    locale = str(get_locale() or "ru")
+    rows = db.session.scalars(select(Specialty).order_by(Specialty.code))
+    return [("", _("None (on-duty doctor only)"))] + [
+        (s.code, s.name(locale) if s.active else _("%(name)s (inactive)", name=s.name(locale)))
+        for s in rows]
+
+
+def _page(form: StaffForm, status: int = 200) -> tuple[str, int]:
+    return render_template("staff/index.html", form=form, staff=_staff(),
+                           role_names=ROLE_NAMES), status
+
+
 @bp.route("/", methods=["GET", "POST"])
 @allow("admin")
 def index() -> str | Response | tuple[str, int]:
     """Staff accounts, and a form to add one (who then gets a set-password link)."""
     form = StaffForm()
+    form.specialty.choices = _specialty_choices()
     if form.validate_on_submit():
         try:
             user = services.create_staff(
                 form.email.data or "", form.role.data or "", full_name=form.full_name.data,
                 specialty=form.specialty.data, pediatric=bool(form.pediatric.data),
-                on_duty=bool(form.on_duty.data), language=current_user.language)
+                on_duty=bool(form.on_duty.data), language=current_user.language,
+                languages=form.languages.data, profile_line=form.profile_line.data)
         except ValueError as exc:
             db.session.rollback()
             form.email.errors = [str(exc)]
-            return render_template("staff/index.html", form=form, staff=_staff(),
-                                   role_names=ROLE_NAMES), 422
+            return _page(form, 422)
         audit.append("staff.created", actor=current_user, subject=f"user:{user.id}",
                      details={"role": user.role, "email": user.email})
         db.session.commit()
         flash(_("%(email)s is added and has been sent a link to set a password.",
                 email=user.email), "success")
         return redirect(url_for("staff.index"))
-    return render_template("staff/index.html", form=form, staff=_staff(), role_names=ROLE_NAMES)
+    return _page(form, 422 if form.errors else 200)
+
+
+@bp.route("/<int:user_id>/edit", methods=["GET", "POST"])
+@allow("admin")
+def edit(user_id: int) -> str | Response | tuple[str, int]:
+    """Change a staff member's name and, for a doctor, what patients see of them."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_staff:
+        abort(404)
+    posted = request.method == "POST"
+    form = StaffProfileForm(obj=None if posted else user)
+    form.specialty.choices = _specialty_choices()
+    if not posted:
+        form.on_duty.data, form.specialty.data = user.on_duty_doctor, user.specialty or ""
+        form.languages.data = [c for c in (user.languages or "").split(",") if c]
+    if form.validate_on_submit():
+        try:
+            changed = services.update_staff_profile(
+                user, full_name=form.full_name.data, specialty=form.specialty.data,
+                pediatric=bool(form.pediatric.data), on_duty=bool(form.on_duty.data),
+                languages=form.languages.data, profile_line=form.profile_line.data)
+        except ValueError as exc:
+            db.session.rollback()
+            form.full_name.errors = [str(exc)]
+            return _edit_page(user, form, 422)
+        if changed:
+            audit.append("staff.profile_changed", actor=current_user, subject=f"user:{user.id}",
+                         details={"changed": changed})
+        db.session.commit()
+        flash(_("The profile of %(email)s is saved.", email=user.email) if changed
+              else _("Nothing was changed."), "success" if changed else "info")
+        return redirect(url_for("staff.index"))
+    return _edit_page(user, form, 422 if form.errors else 200)
+
+
+def _edit_page(user: User, form: StaffProfileForm, status: int) -> tuple[str, int]:
+    return render_template("staff/edit.html", user=user, form=form,
+                           role_names=ROLE_NAMES), status

@@ -1,5 +1,6 @@
 """Demo data, loaded only by ``flask serve --demo``: unactivated policies of both
-products with codes that can be printed, and nothing else."""
+products with codes that can be printed, staff who can sign in (doctors with names,
+languages and profile lines), and specialties with specialists' working hours."""
 
 from __future__ import annotations
 
@@ -58,11 +59,59 @@ DEMO_PEOPLE = {
 
 DEMO_STAFF_PASSWORD = "demo staff password 2026"  # noqa: S105  (demo mode only, printed)
 DEMO_STAFF = (
-    ("admin@demo.personal-doctor.kz", "admin", {}),
-    ("operator@demo.personal-doctor.kz", "operator", {}),
-    ("doctor@demo.personal-doctor.kz", "doctor", {"on_duty_doctor": True, "pediatric": True}),
-    ("cardiologist@demo.personal-doctor.kz", "doctor", {"specialty": "cardiology"}),
+    ("admin@demo.personal-doctor.kz", "admin", {"full_name": "Омарова Жанна Серікқызы"}),
+    ("operator@demo.personal-doctor.kz", "operator",
+     {"full_name": "Ахметов Ерлан Болатұлы"}),
+    ("doctor@demo.personal-doctor.kz", "doctor",
+     {"full_name": "Сейітова Айгерім Нұрланқызы", "on_duty_doctor": True, "pediatric": True,
+      "languages": "ru,kk", "profile_line": "Педиатр, терапевт; стаж 12 лет"}),
+    ("cardiologist@demo.personal-doctor.kz", "doctor",
+     {"full_name": "Ким Иван Петрович", "specialty": "cardiology", "languages": "ru,en",
+      "profile_line": "Кардиолог, к.м.н.; стаж 18 лет"}),
+    ("neurologist@demo.personal-doctor.kz", "doctor",
+     {"full_name": "Жұмабаева Динара Маратқызы", "specialty": "neurology",
+      "languages": "ru,kk,en", "profile_line": "Невролог; стаж 9 лет"}),
 )
+# Specialties of the demo: (code, ru, kk, en, slot minutes).
+DEMO_SPECIALTIES = (
+    ("cardiology", "Кардиология", "Кардиология", "Cardiology", 30),
+    ("neurology", "Неврология", "Неврология", "Neurology", 30),
+    ("pediatrics", "Педиатрия", "Педиатрия", "Pediatrics", 20),
+)
+# The demo specialists work Monday to Saturday, 09:00–18:00 Almaty time, so that a
+# referral on a fresh demo finds free slots.
+DEMO_WEEKDAYS = range(6)
+DEMO_HOURS = ("09:00", "18:00")
+
+
+def ensure_demo_specialties() -> None:
+    """Keep the demo specialties (idempotent: existing ones are left as an admin set
+    them). Flushes; the caller commits."""
+    from consult.schedule.models import Specialty
+    from core.extensions import db
+
+    known = set(db.session.scalars(select(Specialty.code)))
+    for code, ru, kk, en, minutes in DEMO_SPECIALTIES:
+        if code not in known:
+            db.session.add(Specialty(code=code, name_ru=ru, name_kk=kk, name_en=en,
+                                     slot_minutes=minutes, active=True))
+    db.session.flush()
+
+
+def _ensure_demo_hours(doctor_id: int) -> None:
+    """Give a demo specialist regular hours, unless they already have some."""
+    from datetime import time
+
+    from consult.schedule.models import WorkingHours
+    from core.extensions import db
+
+    if db.session.scalar(select(WorkingHours.id).where(WorkingHours.doctor_id == doctor_id)
+                         .limit(1)) is not None:
+        return
+    starts, ends = (time.fromisoformat(t) for t in DEMO_HOURS)
+    for weekday in DEMO_WEEKDAYS:
+        db.session.add(WorkingHours(doctor_id=doctor_id, weekday=weekday, starts=starts,
+                                    ends=ends))
 
 
 def demo_totp_key(email: str) -> str:
@@ -72,23 +121,34 @@ def demo_totp_key(email: str) -> str:
 
 
 def ensure_demo_staff() -> list[tuple[str, str, str]]:
-    """Demo staff accounts with a known password and TOTP key: ``(email, role, key)``.
-    Flushes; the caller commits."""
+    """Demo staff accounts with a known password and TOTP key: ``(email, role, key)``;
+    doctors with names and languages, the demo specialties, and the specialists' working
+    hours. Idempotent (restarts agree). Flushes; the caller commits."""
     from accounts.models import User
     from accounts.passwords import hash_password
     from core import clock, crypto
     from core.extensions import db
 
+    ensure_demo_specialties()
     rows = []
     password_hash = None
     for email, role, fields in DEMO_STAFF:
         key = demo_totp_key(email)
-        if db.session.scalar(select(User.id).where(User.email == email)) is None:
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
             password_hash = password_hash or hash_password(DEMO_STAFF_PASSWORD)
-            db.session.add(User(email=email, role=role, language="ru", created_at=clock.now(),
-                                password_hash=password_hash,
-                                totp_secret=crypto.encrypt(key), totp_enabled=True,
-                                **fields))
+            user = User(email=email, role=role, language="ru", created_at=clock.now(),
+                        password_hash=password_hash,
+                        totp_secret=crypto.encrypt(key), totp_enabled=True, **fields)
+            db.session.add(user)
+            db.session.flush()
+        else:
+            # A demo database from before names and languages: fill in what is missing.
+            for field, value in fields.items():
+                if getattr(user, field) in (None, ""):
+                    setattr(user, field, value)
+        if user.role == "doctor" and user.specialty:
+            _ensure_demo_hours(user.id)
         rows.append((email, role, key))
     db.session.flush()
     return rows

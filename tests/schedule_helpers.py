@@ -32,7 +32,7 @@ def _specialty(code: str = "cardiology", minutes: int = 30) -> Specialty:
 
 
 def _specialist(code: str = "cardiology", hours: dict[int, list[tuple[str, str]]] | None = None):
-    doctor = make_user("doctor", specialty=code)
+    doctor = make_user("doctor", specialty=code, full_name="Aliya Sarsenova")
     for weekday, periods in (hours or {0: [("09:00", "12:00")]}).items():
         for start, end in periods:
             db.session.add(WorkingHours(doctor_id=doctor.id, weekday=weekday,

@@ -27,6 +27,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
     "accounts.totp_setup": ALL,
     "accounts.totp_disable": frozenset({"patient"}),
     "staff.index": frozenset({"admin"}),
+    "staff.edit": frozenset({"admin"}),
     "audit.index": frozenset({"operator", "admin"}),
     "activation.activate": PUBLIC,
     "activation.done": PUBLIC,
@@ -81,7 +82,7 @@ EXPECTED: dict[str, frozenset[str] | str] = {
 }
 ARGS = {"token": "no-such-token", "number": "NO-SUCH", "code": "en", "consultation_id": 999999,
         "call_id": 999999, "document_id": 999999, "page": 1,
-        "appointment_id": 999999, "action": "confirm"}
+        "appointment_id": 999999, "action": "confirm", "user_id": 999999}
 
 
 def test_every_route_has_a_declared_and_expected_decision(app):

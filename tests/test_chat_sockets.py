@@ -221,7 +221,7 @@ def test_the_waiting_patient_sees_the_line_move_and_the_doctor_take_them(app, cl
             assert waiting.expect("position")["position"] == 1
             assert d.post(f"{server.url}/api/v1/consultations/{b}/take").status_code == 200
             status = waiting.expect("status")
-            assert status["status"] == "active" and status["doctor"] == "Dr House"
+            assert status["status"] == "active" and status["doctor"] == "Dr House, on-duty doctor"
         finally:
             desk.close()
             waiting.close()

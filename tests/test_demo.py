@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-import pyotp
+from datetime import datetime, timedelta
 
+import pyotp
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from activation.models import Insured
 from core import clock
 from core.demo import (
     DEMO_STAFF_PASSWORD,
@@ -38,3 +43,59 @@ def test_demo_staff_sign_in_with_the_printed_password_and_key(app, client):
     client.post("/login", data={"email": email, "password": DEMO_STAFF_PASSWORD})
     r = client.post("/login/code", data={"code": pyotp.TOTP(key).at(clock.now().timestamp())})
     assert r.status_code == 302 and r.headers["Location"].endswith("/staff/")
+
+
+def test_demo_doctors_have_names_languages_and_a_specialist_with_hours(app):
+    from accounts.models import User
+    from consult.doctors import doctor_label
+    from consult.schedule.models import Specialty, WorkingHours
+
+    ensure_demo_staff()
+    ensure_demo_staff()  # a restart adds nothing twice
+    db.session.commit()
+    codes = set(db.session.scalars(select(Specialty.code)))
+    assert {"cardiology", "neurology", "pediatrics"} <= codes
+    doctors = db.session.scalars(select(User).where(User.role == "doctor")).all()
+    assert doctors and all(d.full_name and d.languages and d.profile_line for d in doctors)
+    cardiologist = next(d for d in doctors if d.specialty == "cardiology")
+    hours = db.session.scalars(select(WorkingHours).where(
+        WorkingHours.doctor_id == cardiologist.id)).all()
+    assert sorted(h.weekday for h in hours) == [0, 1, 2, 3, 4, 5]
+    with force_locale("en"):
+        assert doctor_label(cardiologist) == "Dr Ким Иван Петрович, Cardiology"
+
+
+def test_on_a_fresh_demo_a_referral_to_a_seeded_specialty_books_a_slot(app, client):
+    from accounts.models import User
+    from consult import services
+    from consult.schedule import booking, slots
+    from consult.schedule.models import Appointment, Specialty
+
+    monday = datetime(2026, 3, 30, 11, 0, tzinfo=clock.zone())  # Almaty
+    clock.freeze(monday - timedelta(days=20))
+    policies = ensure_demo_policies()
+    ensure_demo_staff()
+    db.session.commit()
+    number, code, _product = next(p for p in policies if p[2] == "personal_doctor")
+    assert client.post("/api/v1/activations", json={
+        "policy_number": number, "activation_code": code, "iin": "871008401427",
+        "full_name": "Сейткали Айгерім", "email": "demo@mail.kz", "consent": True,
+    }).status_code == 201
+    clock.freeze(monday)
+    patient = db.session.scalar(select(User).where(User.email == "demo@mail.kz"))
+    insured = db.session.scalar(select(Insured).where(Insured.account_id == patient.id))
+    doctor = db.session.scalar(select(User).where(User.email == "doctor@demo.personal-doctor.kz"))
+    services.start_shift(doctor)
+    consultation = services.request_consultation(
+        patient, services.ConsultationRequest(insured.id, "Chest pain on stairs", "chat"), "ru")
+    services.take(doctor, consultation.id)
+    db.session.commit()
+
+    cardiology = db.session.scalar(select(Specialty).where(Specialty.code == "cardiology"))
+    free = slots.free_slots(cardiology)
+    assert free, "the demo cardiologist offers slots"
+    appointment = booking.book(doctor, consultation.id, booking.BookingRequest(
+        specialty_id=cardiology.id, specialist_id=free[0].specialist_id,
+        starts_at=free[0].starts_at.isoformat(), summary="Exertional chest pain, ECG please"))
+    db.session.commit()
+    assert db.session.get(Appointment, appointment.id).status == "booked"

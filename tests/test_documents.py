@@ -146,10 +146,10 @@ def test_the_doctor_reviews_and_the_patient_sees_who_when_and_the_comment(app, d
                         data={"comment": "Haemoglobin is normal; repeat in a year."})
     assert r.status_code == 302
     page = docs["pc"].get(f"/documents/{doc_id}").get_data(as_text=True)
-    assert "Reviewed by Aigerim Sadykova on" in page
+    assert "Reviewed by Dr Aigerim Sadykova, on-duty doctor on" in page
     assert "Haemoglobin is normal; repeat in a year." in page
     listing = docs["pc"].get("/documents/").get_data(as_text=True)
-    assert "Reviewed by Aigerim Sadykova" in listing
+    assert "Reviewed by Dr Aigerim Sadykova" in listing
     assert len(_audit("document.reviewed", doc_id)) == 1
     stored = db.session.get(Document, doc_id)
     assert "Haemoglobin" not in stored.review_comment_encrypted
@@ -246,7 +246,8 @@ def test_the_api_lists_uploads_shows_and_reviews_documents(app, docs):
     r = docs["dc"].post(f"/api/v1/documents/{doc_id}/review", json={"comment": "Fine"})
     assert r.status_code == 200, r.json
     got = docs["pc"].get(f"/api/v1/documents/{doc_id}").json
-    assert got["review"]["by"] == "Aigerim Sadykova" and got["review"]["comment"] == "Fine"
+    assert got["review"]["by"] == "Dr Aigerim Sadykova, on-duty doctor"
+    assert got["review"]["comment"] == "Fine"
     r = docs["pc"].post("/api/v1/documents", data={
         "title": "x", "document_date": "2026-03-01", "kind": "other",
         "insured_id": docs["insured"].id, "file": (io.BytesIO(b"<svg/>"), "x.svg")},

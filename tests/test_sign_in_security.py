@@ -204,9 +204,14 @@ def test_sign_out_everywhere_else_keeps_this_device(app, client):
 
 
 def test_staff_add_command_creates_the_account_and_sends_a_link(app):
+    from consult.schedule.models import Specialty
+
+    db.session.add(Specialty(code="cardiology", name_ru="Кардиология", name_kk="Кардиология",
+                             name_en="Cardiology"))
+    db.session.commit()
     result = app.test_cli_runner().invoke(args=[
         "staff", "add", "--email", "Doc@Clinic.kz", "--role", "doctor", "--specialty",
-        "cardiology", "--pediatric"])
+        "cardiology", "--pediatric", "--name", "Aliya Sarsenova"])
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.email == "doc@clinic.kz"))
     assert (user.role, user.specialty, user.pediatric) == ("doctor", "cardiology", True)

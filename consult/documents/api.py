@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from accounts import audit
 from consult import realtime
+from consult.doctors import doctor_label
 from consult.documents import receive, services
 from consult.documents.models import CONTENT_TYPES, KINDS, STATUSES, Document
 from consult.errors import ConsultRefused
@@ -63,7 +64,7 @@ def _payload(d: Document) -> dict[str, Any]:
         "content_type": d.content_type, "size_bytes": d.size_bytes,
         "page_count": d.page_count, "uploaded_at": d.uploaded_at.isoformat(),
         "consultation": d.consultation_id,
-        "review": {"by": reviewer.display_name, "at": d.reviewed_at.isoformat(),
+        "review": {"by": doctor_label(reviewer), "at": d.reviewed_at.isoformat(),
                    "comment": d.review_comment}
         if reviewer is not None and d.reviewed_at is not None else None,
         "links": links,
