@@ -6,7 +6,7 @@ from flask import abort, current_app, g, redirect, render_template, session, url
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from activation import bp, coverage, services, unit
+from activation import bp, coverage, rules, services, unit
 from activation.appendix import filename, render
 from activation.errors import ActivationRefused
 from activation.forms import ActivationForm
@@ -53,6 +53,7 @@ def done() -> str | Response:
         return redirect(url_for("activation.activate"))
     return render_template("activation/done.html", a=activation,
                            current_email=activation.account.email,
+                           masked_email=rules.mask_email(activation.account.email),
                            created=session.get("account_created", False))
 
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, request
+from flask import g, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from consult import realtime, services
-from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
+from consult import doctors, realtime, redflags, services
+from consult.doctors import doctor_label
+from consult.errors import (
+    ConsultRefused,
+    OpenConsultationExists,
+    RedFlagsNeedChoice,
+    SelfPayNeedsConfirmation,
+)
 from consult.models import Consultation
 from core import api, clock
 from core.access import allow
@@ -31,6 +37,16 @@ api.schema("ConsultationRequest", {
         "channel": {"type": "string", "enum": ["chat", "audio", "video"]},
         "confirm_self_pay": {"type": "boolean",
                              "description": "Required (true) during the waiting period."},
+        "red_flags": {
+            "type": "object", "additionalProperties": False,
+            "description": "The red-flag checklist: every sign answered true or false "
+                           "(infant_fever only for a child under 3 months; ignored "
+                           "otherwise). Any true needs continue_anyway.",
+            "properties": {sign: {"type": "boolean"} for sign in redflags.SIGNS},
+        },
+        "continue_anyway": {"type": "boolean",
+                            "description": "The patient was advised to call emergency "
+                                           "services and chose to see a doctor anyway."},
     },
 })
 api.schema("Consultation", {
@@ -72,7 +88,7 @@ def _payload(c: Consultation, *, with_wait: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": c.id, "status": c.status, "channel": c.channel, "product": c.product,
         "insured": c.insured.full_name,
-        "doctor": doctor.display_name if doctor else None,
+        "doctor": doctor_label(doctor) if doctor else None,
         "requested_at": c.requested_at.isoformat(),
         "taken_at": c.taken_at.isoformat() if c.taken_at else None,
         "closed_at": c.closed_at.isoformat() if c.closed_at else None,
@@ -89,6 +105,12 @@ def _refused(exc: ConsultRefused) -> Response:
     if isinstance(exc, SelfPayNeedsConfirmation):
         extra = {"price": exc.price, "currency": exc.currency,
                  "waiting_until": exc.waiting_until}
+    elif isinstance(exc, RedFlagsNeedChoice):
+        extra = {"emergency_numbers": exc.numbers, "red_flags": exc.signs}
+    elif isinstance(exc, OpenConsultationExists):
+        extra = {"consultation": exc.consultation_id,
+                 "consultation_url": url_for("consult_api.get_consultation",
+                                             consultation_id=exc.consultation_id)}
     return problem(exc.status, _("Consultation refused"), exc.detail, errors=exc.errors,
                    **extra)
 
@@ -131,12 +153,17 @@ def create_consultation() -> Response:
             application/problem+json:
               schema: {$ref: "#/components/schemas/Problem"}
         "409":
-          description: The person already has a consultation in progress.
+          description: >-
+            The person already has a consultation in progress (consultation and
+            consultation_url name it).
           content:
             application/problem+json:
               schema: {$ref: "#/components/schemas/Problem"}
         "422":
-          description: Invalid fields, or no active or waiting policy.
+          description: >-
+            Invalid fields (red_flags with unknown signs or answers that are not
+            booleans), no active or waiting policy, or a red-flag sign answered true
+            without continue_anyway (the detail and emergency_numbers say whom to call).
           content:
             application/problem+json:
               schema: {$ref: "#/components/schemas/Problem"}
@@ -145,14 +172,17 @@ def create_consultation() -> Response:
     if body is None:
         return problem(400, _("Bad request"), _("Send a JSON object."))
     req = services.ConsultationRequest(body.get("insured_id"), body.get("complaint"),
-                                       body.get("channel"), body.get("confirm_self_pay") is True)
+                                       body.get("channel"), body.get("confirm_self_pay") is True,
+                                       body.get("red_flags"),
+                                       body.get("continue_anyway") is True)
     try:
         consultation = services.request_consultation(current_user, req, str(g.locale))
         db.session.commit()
     except ConsultRefused as exc:
         db.session.rollback()
         return _refused(exc)
-    realtime.queue_changed(consultation.product, "joined", consultation.id)
+    realtime.queue_changed(consultation.product, "joined", consultation.id,
+                           red_flag=consultation.red_flag)
     return json_response(_payload(consultation, with_wait=True), 201)
 
 
@@ -275,16 +305,31 @@ def get_queue() -> Response:
                         complaint: {type: string}
                         channel: {type: string}
                         language: {type: string}
+                        language_name: {type: string}
+                        language_match:
+                          type: boolean
+                          description: The doctor speaks the patient's language.
                         waiting_seconds: {type: integer}
+                        red_flag:
+                          type: boolean
+                          description: A red-flag sign was answered yes (listed first).
+                        red_flag_signs:
+                          type: array
+                          items: {type: string}
+                          description: The signs answered yes, in words.
     """
     on_shift = services.is_on_shift(current_user)
     today, now = clock.today(), clock.now()
+    spoken = doctors.languages_of(current_user)
     items = [{
         "id": c.id, "age": services.age_of(c, today),
         "age_label": ngettext("%(num)s year", "%(num)s years", services.age_of(c, today)),
         "product": c.product,
         "complaint": c.complaint, "channel": c.channel, "language": c.language,
+        "language_name": doctors.language_names([c.language]),
+        "language_match": c.language in spoken,
         "waiting_seconds": int((now - c.requested_at).total_seconds()),
+        "red_flag": c.red_flag, "red_flag_signs": redflags.yes_labels(c),
     } for c in (services.queue(current_user) if on_shift else [])]
     return json_response({"on_shift": on_shift, "items": items})
 

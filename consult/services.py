@@ -22,8 +22,13 @@ from sqlalchemy.orm import joinedload
 from accounts.models import User
 from activation.coverage import age_on, status_on
 from activation.models import Activation, Insured
-from consult import payments
-from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
+from consult import payments, redflags
+from consult.errors import (
+    ConsultRefused,
+    OpenConsultationExists,
+    RedFlagsNeedChoice,
+    SelfPayNeedsConfirmation,
+)
 from consult.models import CHANNELS, ChatMessage, Consultation, DutyShift
 from core import clock
 from core.crypto import decrypt, encrypt
@@ -121,6 +126,9 @@ class ConsultationRequest:
     complaint: Any
     channel: Any
     confirm_self_pay: bool = False
+    # The red-flag checklist ({sign: bool}); None when the client did not ask it (API).
+    red_flags: Any = None
+    continue_anyway: bool = False  # the patient saw the emergency advice and goes on
 
 
 def request_consultation(patient: User, req: ConsultationRequest, language: str
@@ -129,6 +137,9 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
 
     Refuses a second open consultation for the same person, and a self-pay one the
     patient has not agreed to pay; takes the payment through the configured provider.
+    A red-flag checklist, when given, must answer every sign asked of the person
+    (:mod:`consult.redflags`); any "yes" is refused with the emergency advice
+    (:class:`RedFlagsNeedChoice`) unless ``continue_anyway``, before anything is written.
     """
     errors: dict[str, list[str]] = {}
     try:
@@ -143,8 +154,20 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
     except ConsultRefused as exc:
         errors.update(exc.errors)
         complaint = ""
+    answers: dict[str, bool] | None = None
+    if req.red_flags is not None:
+        person = db.session.get(Insured, insured_id) if insured_id > 0 else None
+        born = person.birth_date if person is not None and person.account_id == patient.id \
+            else None
+        try:
+            answers = redflags.check(req.red_flags, redflags.signs_for(born, clock.today()))
+        except ConsultRefused as exc:
+            errors.update(exc.errors)
     if errors:
         raise ConsultRefused(_("Some fields need correcting."), errors=errors)
+    signs = redflags.yes_signs(answers or {})
+    if signs and not req.continue_anyway:
+        raise RedFlagsNeedChoice(redflags.advice(signs), signs, redflags.emergency_numbers())
 
     # One open consultation per person: lock the person's row (PostgreSQL) so two
     # requests at once cannot both pass the check; SQLite writers are serialised.
@@ -154,9 +177,9 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
     already = db.session.scalar(select(Consultation.id).where(
         Consultation.insured_id == insured_id, Consultation.status.in_(OPEN)))
     if already is not None:
-        msg = _("%(name)s already has a consultation in progress.",
-                name=decision.insured.full_name)
-        raise ConsultRefused(msg, 409, {"insured_id": [msg]})
+        raise OpenConsultationExists(
+            _("%(name)s already has a consultation in progress: continue it there.",
+              name=decision.insured.full_name), already)
 
     if decision.kind == "self_pay" and not req.confirm_self_pay:
         raise SelfPayNeedsConfirmation(
@@ -172,7 +195,9 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
         complaint_encrypted=encrypt(complaint), status="waiting", coverage=decision.kind,
         price_amount=decision.price if decision.kind == "self_pay" else 0,
         currency=decision.currency, payment_status=payments.NOT_REQUIRED,
-        requested_at=now,
+        requested_at=now, red_flag=bool(signs),
+        red_flags_encrypted=(redflags.sealed(answers, req.continue_anyway)
+                             if answers is not None else None),
     )
     db.session.add(consultation)
     db.session.flush()  # the row is sound before any money moves
@@ -215,12 +240,12 @@ def products_for(doctor: User) -> tuple[str, ...]:
 
 
 def queue(doctor: User) -> list[Consultation]:
-    """Waiting consultations the doctor may take, oldest first."""
+    """Waiting consultations the doctor may take: red-flag ones first, then oldest first."""
     return list(db.session.scalars(
         select(Consultation).where(Consultation.status == "waiting",
                                    Consultation.product.in_(products_for(doctor)))
         .options(joinedload(Consultation.insured))
-        .order_by(Consultation.requested_at, Consultation.id)
+        .order_by(Consultation.red_flag.desc(), Consultation.requested_at, Consultation.id)
     ))
 
 
@@ -229,11 +254,12 @@ def age_of(consultation: Consultation, on: date) -> int:
 
 
 def waiting_line(product: str) -> list[int]:
-    """Ids of the waiting consultations of one product, first in line first."""
+    """Ids of the waiting consultations of one product, first in line first (red-flag
+    ones ahead, as the doctors' queue shows them)."""
     return list(db.session.scalars(
         select(Consultation.id).where(Consultation.status == "waiting",
                                       Consultation.product == product)
-        .order_by(Consultation.requested_at, Consultation.id)))
+        .order_by(Consultation.red_flag.desc(), Consultation.requested_at, Consultation.id)))
 
 
 def doctors_on_shift(product: str | None = None) -> int:

@@ -38,7 +38,7 @@ def on_shift_doctor(pediatric: bool = False, **fields: Any) -> User:
 
     fields.setdefault("email", f"doctor-{uuid.uuid4().hex[:10]}@clinic.kz")
     doctor = make_user("doctor", on_duty_doctor=True, pediatric=pediatric,
-                       full_name=fields.pop("full_name", "Dr House"), **fields)
+                       full_name=fields.pop("full_name", "House"), **fields)
     services.start_shift(doctor)
     db.session.commit()
     return doctor
@@ -49,3 +49,17 @@ def request_body(insured: Insured, **changes: Any) -> dict[str, Any]:
             "channel": "chat", "confirm_self_pay": True}
     body.update(changes)
     return body
+
+
+# The request form's red-flag checklist answered "no" throughout (the fever question is
+# asked only for a child under 3 months, so it is left out).
+NO_RED_FLAGS_FORM = {f"flag_{sign}": "no" for sign in (
+    "chest_pain", "breathing", "stroke", "bleeding", "unconscious", "seizures", "self_harm")}
+
+
+def answer_red_flags(page: Any, yes: tuple[str, ...] = ()) -> None:
+    """In a browser: answer the request form's red-flag checklist, "yes" for the signs
+    in ``yes`` and "no" for every other question shown."""
+    for fieldset in page.locator("fieldset.yes-no:visible").all():
+        name = (fieldset.get_attribute("id") or "").removeprefix("flag_")
+        fieldset.locator(f"#flag_{name}-{'yes' if name in yes else 'no'}").check()

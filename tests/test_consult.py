@@ -19,7 +19,12 @@ from core.crypto import encrypt
 from core.extensions import db
 from tests.accounts_helpers import PASSWORD, code_for, make_user, sign_in
 from tests.conftest import ADULT_IIN_2, CHILD_IIN, LiveServer
-from tests.consult_helpers import activated_patient, on_shift_doctor, request_body
+from tests.consult_helpers import (
+    NO_RED_FLAGS_FORM,
+    activated_patient,
+    on_shift_doctor,
+    request_body,
+)
 
 ACTIVATED = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)  # 09:00 on 10 March in Almaty
 
@@ -168,12 +173,14 @@ def test_the_request_form_asks_for_the_self_pay_agreement(client, patient):
     page = client.get("/consult/new").get_data(as_text=True)
     assert "Self-pay: waiting period until March 24, 2026" in page
     r = client.post("/consult/new", data={"insured_id": str(insured.id),
-                                          "complaint": "Cough", "channel": "audio"})
+                                          "complaint": "Cough", "channel": "audio",
+                                          **NO_RED_FLAGS_FORM})
     assert r.status_code == 422
     assert "costs 5" in r.get_data(as_text=True)
     assert count(Consultation) == 0
     r = client.post("/consult/new", data={"insured_id": str(insured.id), "complaint": "Cough",
-                                          "channel": "audio", "confirm_self_pay": "y"})
+                                          "channel": "audio", "confirm_self_pay": "y",
+                                          **NO_RED_FLAGS_FORM})
     assert r.status_code == 302
     c = db.session.scalar(select(Consultation))
     assert r.headers["Location"].endswith(f"/consult/{c.id}")
