@@ -40,7 +40,18 @@ ACTIONS = (
     "auth.sessions_ended",
     "staff.created",
     "staff.role_changed",
+    "staff.profile_changed",
     "patient.record_viewed",
+    "consultation.history_viewed",
+    "call.recording_played",
+    "document.uploaded",
+    "document.viewed",
+    "document.downloaded",
+    "document.reviewed",
+    "document.deleted",
+    "specialty.saved",
+    "availability.added",
+    "availability.removed",
 )
 
 

@@ -33,7 +33,18 @@ ACTION_LABELS = {
     "auth.sessions_ended": _l("Signed out on other devices"),
     "staff.created": _l("Staff account created"),
     "staff.role_changed": _l("Role changed"),
+    "staff.profile_changed": _l("Staff profile changed"),
     "patient.record_viewed": _l("Medical record viewed"),
+    "consultation.history_viewed": _l("Patient's earlier consultations viewed"),
+    "call.recording_played": _l("Call recording played"),
+    "document.uploaded": _l("Document uploaded"),
+    "document.viewed": _l("Document viewed"),
+    "document.downloaded": _l("Document downloaded"),
+    "document.reviewed": _l("Document reviewed"),
+    "document.deleted": _l("Document deleted"),
+    "specialty.saved": _l("Specialty saved"),
+    "availability.added": _l("Working hours or time off added"),
+    "availability.removed": _l("Working hours or time off removed"),
 }
 
 

@@ -11,9 +11,13 @@ from __future__ import annotations
 import importlib
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from flask import current_app
+
+if TYPE_CHECKING:
+    from consult.models import Consultation
 
 PAID = "paid"
 DECLINED = "declined"
@@ -69,6 +73,33 @@ def provider() -> PaymentProvider:
 def money(amount: int) -> str:
     """Whole tenge with thin grouping, as people read prices: ``5 000``."""
     return f"{amount:,}".replace(",", "\u00a0")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the patient paid for one consultation, to show as proof of payment: the
+    amount, when it was paid, its status (``paid`` or ``refunded``, with the date of the
+    refund) and the provider's reference."""
+
+    amount: int
+    currency: str
+    status: str
+    reference: str
+    paid_at: datetime | None
+    refunded_at: datetime | None
+
+
+def receipt(consultation: Consultation, paid_at: datetime | None) -> Receipt | None:
+    """The receipt of a self-pay consultation that was paid (and perhaps refunded since);
+    None when nothing was taken (covered, not paid yet, declined). ``paid_at``: when the
+    charge was made (joining the queue, or confirming a specialist appointment)."""
+    if consultation.coverage != "self_pay" or not consultation.payment_reference or \
+            consultation.payment_status not in (PAID, REFUNDED):
+        return None
+    refunded = consultation.payment_status == REFUNDED
+    return Receipt(consultation.price_amount, consultation.currency,
+                   consultation.payment_status, consultation.payment_reference, paid_at,
+                   consultation.cancelled_at if refunded else None)
 
 
 def new_reference() -> str:

@@ -13,10 +13,15 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from accounts import audit
-from consult import bp, calls, payments, realtime, recordings, services
+from consult import bp, calls, payments, realtime, recordings, redflags, services
 from consult.documents import services as documents
 from consult.documents.forms import KIND_LABELS
-from consult.errors import ConsultRefused, SelfPayNeedsConfirmation
+from consult.errors import (
+    ConsultRefused,
+    OpenConsultationExists,
+    RedFlagsNeedChoice,
+    SelfPayNeedsConfirmation,
+)
 from consult.forms import CHANNEL_LABELS, ConclusionForm, RequestForm
 from consult.models import Consultation
 from consult.schedule import rooms as schedule_rooms
@@ -42,6 +47,14 @@ def _people_choices() -> tuple[list[tuple[str, str]], dict[int, services.Coverag
     return choices, decisions
 
 
+def _infants(decisions: dict[int, services.CoverageDecision]) -> dict[str, str]:
+    """The people under 3 months old today (id as the form's value: name): the
+    checklist asks about a fever only for them."""
+    today = clock.today()
+    return {str(pid): d.insured.full_name for pid, d in decisions.items()
+            if redflags.is_infant(d.insured.birth_date, today)}
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @allow("patient")
 def new() -> str | Response | tuple[str, int]:
@@ -52,27 +65,35 @@ def new() -> str | Response | tuple[str, int]:
     form.insured_id.choices = choices
     if request.method == "GET" and len(choices) == 1:
         form.insured_id.data = choices[0][0]
+    infants = _infants(decisions)
     if not decisions:
         return render_template("consult/new.html", form=form, decisions=decisions,
                                no_coverage=True)
     if not form.validate_on_submit():
-        return render_template("consult/new.html", form=form, decisions=decisions)
+        return render_template("consult/new.html", form=form, decisions=decisions,
+                               infants=infants)
     req = services.ConsultationRequest(form.insured_id.data, form.complaint.data,
-                                       form.channel.data, bool(form.confirm_self_pay.data))
+                                       form.channel.data, bool(form.confirm_self_pay.data),
+                                       form.red_flags(), form.wants_to_continue())
     try:
         consultation = services.request_consultation(current_user, req, str(g.locale))
         db.session.commit()
+    except RedFlagsNeedChoice as exc:  # nothing was written: advise, offer to go on
+        db.session.rollback()
+        return render_template("consult/emergency.html", form=form, signs=exc.signs,
+                               sign_labels=redflags.LABELS)
     except ConsultRefused as exc:
         db.session.rollback()
-        for name, messages in exc.errors.items():
-            if hasattr(form, name):
-                getattr(form, name).errors = list(messages)
-        if exc.status == 409 and "insured_id" in exc.errors:
-            flash(exc.detail, "error")
+        if not isinstance(exc, OpenConsultationExists):  # that one is said once, on top
+            for name, messages in exc.errors.items():
+                field = name.replace("red_flags.", "flag_")
+                if hasattr(form, field):
+                    getattr(form, field).errors = list(messages)
         status = 422 if isinstance(exc, SelfPayNeedsConfirmation) else exc.status
         return render_template("consult/new.html", form=form, decisions=decisions,
-                               refusal=exc), status
-    realtime.queue_changed(consultation.product, "joined", consultation.id)
+                               infants=infants, refusal=exc), status
+    realtime.queue_changed(consultation.product, "joined", consultation.id,
+                           red_flag=consultation.red_flag)
     return redirect(url_for("consult.room", consultation_id=consultation.id))
 
 
@@ -126,7 +147,11 @@ def cancel(consultation_id: int) -> Response:
         return redirect(url_for("consult.room", consultation_id=consultation_id))
     realtime.status(consultation)
     realtime.queue_changed(consultation.product, "left", consultation.id)
-    flash(_("You left the queue."), "info")
+    if consultation.payment_status == payments.REFUNDED:
+        flash(_("You left the queue; %(price)s ₸ will be returned.",
+                price=payments.money(consultation.price_amount)), "info")
+    else:
+        flash(_("You left the queue."), "info")
     return redirect(url_for("consult.history"))
 
 
@@ -138,9 +163,13 @@ def history() -> str:
     rows = services.history(current_user, before, HISTORY_PAGE + 1)
     more = len(rows) > HISTORY_PAGE
     rows = rows[:HISTORY_PAGE]
+    booked = schedule_routes.appointments_of([c.id for c in rows])
+    # A specialist consultation is paid when the patient confirms; others on joining.
+    receipts = {c.id: payments.receipt(c, booked[c.id].confirmed_at if c.id in booked
+                                       else c.requested_at) for c in rows}
     return render_template("consult/history.html", rows=rows,
                            next_before=rows[-1].id if more and rows else None,
-                           channel_labels=CHANNEL_LABELS,
+                           channel_labels=CHANNEL_LABELS, booked=booked, receipts=receipts,
                            referrals=schedule_routes.referred_from([c.id for c in rows]))
 
 
@@ -277,7 +306,21 @@ def recording(consultation_id: int, call_id: int) -> Response:
 @allow("operator", "admin")
 def operator() -> str:
     """The live view of the service: the page refreshes its figures every few seconds."""
-    return render_template("consult/operator.html", stats=services.stats())
+    return render_template("consult/operator.html", stats=services.stats(),
+                           duration=duration_label)
+
+
+def duration_label(seconds: int | None) -> str:
+    """A wait in words ("0 min 28 s", "1 h 5 min"); operator.js says the same with the
+    page's translated patterns."""
+    if seconds is None:
+        return "—"
+    minutes = int(seconds) // 60
+    if minutes >= 60:
+        return _("{h} h {min} min").replace("{h}", str(minutes // 60)).replace(
+            "{min}", str(minutes % 60))
+    return _("{min} min {sec} s").replace("{min}", str(minutes)).replace(
+        "{sec}", str(int(seconds) % 60))
 
 
 def coverage_label(decision: services.CoverageDecision) -> str:
@@ -317,6 +360,7 @@ def payment_label(status: str) -> str:
     return {
         "paid": _("paid"), "refunded": _("refunded"), "declined": _("declined"),
         "not_required": _("not required"),
+        "pending": _("charged when the appointment is confirmed"),
     }.get(status, status)
 
 

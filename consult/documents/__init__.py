@@ -21,6 +21,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(api.bp)
     app.cli.add_command(cli.documents_group)
+    from consult.documents.sizes import file_size
+
+    app.jinja_env.globals["file_size"] = file_size
     if app.config.get("CLAMD_SOCKET"):
         app.extensions.setdefault("serve_background", []).append(start_rescans)
 

@@ -4,11 +4,13 @@ UPDATE, so a double tap or two tabs change it once. Flushes, never commits."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from accounts.models import User
 from consult import payments
@@ -25,6 +27,32 @@ def of_patient(patient: User) -> list[Appointment]:
                               .order_by(Appointment.starts_at)).all()
     now = clock.now()
     return sorted(rows, key=lambda a: (a.ends_at < now, a.starts_at))
+
+
+@dataclass(frozen=True)
+class Price:
+    """What a self-pay appointment costs the patient, and why: ``status`` is the
+    payment's (``pending`` until confirmed, then ``paid``; ``refunded``, ``declined``),
+    ``waiting_until`` the last day of the policy's waiting period, which the
+    appointment's date falls in."""
+
+    amount: int
+    currency: str
+    status: str
+    reference: str | None
+    waiting_until: date
+
+
+def prices_of(rows: list[Appointment]) -> dict[int, Price]:
+    """For the self-pay appointments among ``rows`` (by appointment id): the price and
+    the reason; covered appointments are absent."""
+    held = {c.id: c for c in db.session.scalars(
+        select(Consultation).where(Consultation.id.in_({a.consultation_id for a in rows}),
+                                   Consultation.coverage == "self_pay")
+        .options(joinedload(Consultation.activation)))}
+    return {a.id: Price(c.price_amount, c.currency, c.payment_status, c.payment_reference,
+                        c.activation.coverage_starts_on - timedelta(days=1))
+            for a in rows if (c := held.get(a.consultation_id)) is not None}
 
 
 def _own(patient: User, appointment_id: Any) -> Appointment:

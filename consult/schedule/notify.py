@@ -1,12 +1,14 @@
 """What patients are told of their specialist appointments: an email on booking with
 an .ics calendar file (RFC 5545, built with ``icalendar``), and reminders 24 hours and
 15 minutes before, queued by :func:`send_due_reminders` (``flask serve`` runs it every
-minute; ``flask appointments remind --loop`` under gunicorn). All mail goes through the
-outbox and is rendered at delivery in the patient's language."""
+minute; ``flask appointments remind --loop`` under gunicorn). An appointment booked less
+than 24 hours ahead gets no day-before reminder: the booking email was the notice. All
+mail goes through the outbox and is rendered at delivery in the patient's language, so
+"today at 11:30" / "tomorrow at 09:00" is worded from the time actually left then."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, render_template
@@ -15,6 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from accounts.models import User
+from consult.doctors import doctor_label
 from consult.schedule.models import HOLDING, Appointment, Specialty
 from core import clock, outbox
 from core.extensions import db
@@ -45,6 +48,9 @@ def send_due_reminders() -> int:
             Appointment.status.in_(HOLDING), column.is_(None),
             Appointment.starts_at > now, Appointment.starts_at <= now + before)).all()
         for appointment in due:
+            if column is Appointment.reminded_day_at and \
+                    appointment.starts_at - appointment.created_at < DAY_BEFORE:
+                continue  # booked less than a day ahead: no "tomorrow" mail
             # Claim it first: of two processes reminding at once, one queues the mail.
             claimed = db.session.execute(
                 update(Appointment).where(Appointment.id == appointment.id, column.is_(None))
@@ -70,8 +76,9 @@ def _context(ref: dict[str, Any]) -> dict[str, Any]:
     patient = db.session.get(User, appointment.patient_id)
     locale = patient.language if patient else "ru"
     return {"a": appointment, "specialty": specialty.name(locale) if specialty else "",
-            "specialist": specialist.display_name if specialist else "",
+            "specialist": doctor_label(specialist, locale) if specialist else "",
             "when": format_datetime(appointment.starts_at, "EEEE d MMMM y, HH:mm"),
+            "when_words": when_words(appointment.starts_at),
             "url": current_app.config["BASE_URL"].rstrip("/") + "/consult/appointments"}
 
 
@@ -87,18 +94,32 @@ def render_booked(ref: dict[str, Any]) -> outbox.RenderedMail:
                                            when=ctx["when"]), ctx)
 
 
+def when_words(starts_at: datetime) -> str:
+    """When an appointment starts, as seen from now (Almaty calendar, the reader's
+    language): "today at 11:30", "tomorrow at 09:00", else "Monday 30 March at 15:00"."""
+    at = format_datetime(starts_at, "HH:mm")
+    days = (clock.local(starts_at).date() - clock.today()).days
+    if days == 0:
+        return _("today at %(time)s", time=at)
+    if days == 1:
+        return _("tomorrow at %(time)s", time=at)
+    return _("%(date)s at %(time)s", date=format_datetime(starts_at, "EEEE d MMMM"), time=at)
+
+
 def render_reminder_day(ref: dict[str, Any]) -> outbox.RenderedMail:
     ctx = _context(ref)
-    return _render("appointment_reminder", _("Tomorrow: your appointment with a specialist "
-                                             "(%(specialty)s)", specialty=ctx["specialty"]),
-                   ctx)
+    return _render("appointment_reminder", _("Your appointment with a specialist "
+                                             "(%(specialty)s): %(when)s",
+                                             specialty=ctx["specialty"],
+                                             when=ctx["when_words"]), ctx)
 
 
 def render_reminder_soon(ref: dict[str, Any]) -> outbox.RenderedMail:
     ctx = _context(ref)
-    return _render("appointment_reminder", _("In 15 minutes: your appointment with a "
-                                             "specialist (%(specialty)s)",
-                                             specialty=ctx["specialty"]), ctx)
+    return _render("appointment_reminder", _("Starting soon: your appointment with a "
+                                             "specialist (%(specialty)s), %(when)s",
+                                             specialty=ctx["specialty"],
+                                             when=ctx["when_words"]), ctx)
 
 
 def render_ics(ref: str, locale: str) -> outbox.RenderedAttachment:

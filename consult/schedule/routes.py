@@ -14,8 +14,9 @@ from werkzeug.wrappers import Response
 
 from accounts.models import User
 from activation.models import Insured
-from consult import bp, realtime
+from consult import bp, payments, realtime
 from consult import services as consult_services
+from consult.doctors import doctor_label
 from consult.documents import services as documents
 from consult.documents.models import Document
 from consult.errors import ConsultRefused
@@ -43,10 +44,11 @@ def appointments_page() -> str:
     """The account's specialist appointments, those ahead first."""
     rows = appointments.of_patient(current_user)
     specialties = _specialty_names()
-    people = {u.id: u.display_name for u in db.session.scalars(
+    people = {u.id: doctor_label(u) for u in db.session.scalars(
         select(User).where(User.id.in_({a.specialist_id for a in rows})))}
     return render_template("consult/appointments.html", rows=rows, specialties=specialties,
-                           specialists=people, now=clock.now())
+                           specialists=people, now=clock.now(),
+                           prices=appointments.prices_of(rows))
 
 
 @bp.post("/appointments/<int:appointment_id>/<action>")
@@ -70,10 +72,32 @@ def appointment_action(appointment_id: int, action: str) -> Response:
         realtime.appointment_booked(referring.id, appointment.id)  # the room's panel
         if action == "reschedule":  # the on-duty desks list it to book a new time
             realtime.queue_changed(referring.product, "new_time", referring.id)
-    flash({"confirm": _("Thank you: the appointment is confirmed."),
-           "reschedule": _("Your request for another time was sent to the on-duty doctors."),
-           "cancel": _("The appointment is cancelled.")}[action], "info")
+    held = db.session.get(Consultation, appointment.consultation_id)
+    if held is not None:  # the specialist's room shows the answer
+        realtime.status(held, appointment_status=appointment.status)
+    flash(_answer_words(action, appointments.prices_of([appointment]).get(appointment.id)),
+          "info")
     return redirect(url_for("consult.appointments_page"))
+
+
+def _answer_words(action: str, price: appointments.Price | None) -> str:
+    """What the patient's answer did, with the money it took or gives back."""
+    amount = payments.money(price.amount) if price is not None else ""
+    if action == "confirm":
+        if price is not None and price.status == payments.PAID:
+            return _("Thank you: the appointment is confirmed and %(price)s ₸ is paid "
+                     "(payment reference %(reference)s).", price=amount,
+                     reference=price.reference)
+        return _("Thank you: the appointment is confirmed.")
+    refunded = price is not None and price.status == payments.REFUNDED
+    if action == "reschedule":
+        if refunded:
+            return _("Your request for another time was sent to the on-duty doctors; "
+                     "%(price)s ₸ will be returned.", price=amount)
+        return _("Your request for another time was sent to the on-duty doctors.")
+    if refunded:
+        return _("The appointment is cancelled; %(price)s ₸ will be returned.", price=amount)
+    return _("The appointment is cancelled.")
 
 
 @bp.get("/day")
@@ -137,7 +161,7 @@ def referral(consultation_id: int) -> str | Response | tuple[str, int]:
             flash(_("The appointment is booked; the patient has been told."), "info")
             return redirect(back)
     free = slots.free_slots(specialty) if specialty is not None and specialty.active else []
-    names = {u.id: u.display_name for u in db.session.scalars(
+    names = {u.id: doctor_label(u) for u in db.session.scalars(
         select(User).where(User.id.in_({s.specialist_id for s in free})))}
     by_day: dict[object, list[slots.Slot]] = {}
     for slot_ in free:
@@ -170,10 +194,10 @@ def panel(consultation: object) -> dict[str, object]:
     rows = db.session.scalars(select(Appointment).where(
         Appointment.referring_consultation_id == consultation.id)  # type: ignore[attr-defined]
         .order_by(Appointment.starts_at)).all()
-    names = {u.id: u.display_name for u in db.session.scalars(
+    names = {u.id: doctor_label(u) for u in db.session.scalars(
         select(User).where(User.id.in_({a.specialist_id for a in rows})))}
     return {"booked": rows, "specialty_names": _specialty_names(), "specialist_names": names,
-            "now": clock.now()}
+            "now": clock.now(), "prices": appointments.prices_of(rows)}
 
 
 def arrive(consultation: Consultation, side: str) -> Appointment | None:
@@ -203,7 +227,7 @@ def room_context(appointment: Appointment | None) -> dict[str, object]:
         AppointmentDocument.appointment_id == appointment.id))) if appointment else []
     return {"appointment": appointment, "now": clock.now(),
             "five_minutes": rooms.OPENS_BEFORE, "shared_documents": shared,
-            "appointment_referrer": referrer.display_name if referrer else ""}
+            "appointment_referrer": doctor_label(referrer) if referrer else ""}
 
 
 def desk_context() -> dict[str, object]:
@@ -229,6 +253,15 @@ def banner() -> dict[str, object]:
     if nxt is None or (nxt.status == "confirmed" and nxt.starts_at - now > timedelta(days=1)):
         return {}
     return {"appointment_banner": nxt}
+
+
+def appointments_of(consultation_ids: list[int]) -> dict[int, Appointment]:
+    """For specialist consultations among ``consultation_ids``: the appointment each
+    was booked for (its time, when it was confirmed and so paid)."""
+    if not consultation_ids:
+        return {}
+    return {a.consultation_id: a for a in db.session.scalars(select(Appointment).where(
+        Appointment.consultation_id.in_(consultation_ids)))}
 
 
 def referred_from(consultation_ids: list[int]) -> dict[int, Consultation]:

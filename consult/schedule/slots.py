@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
+from flask import current_app
 from sqlalchemy import select
 
 from accounts.models import User
@@ -89,6 +90,12 @@ def cut(periods: Iterable[Period], minutes: int) -> list[int]:
     return starts
 
 
+def lead_time() -> timedelta:
+    """How far ahead the earliest bookable slot starts (``BOOKING_LEAD_MINUTES``; never
+    less than a minute, so a slot that has begun is never offered)."""
+    return timedelta(minutes=max(int(current_app.config["BOOKING_LEAD_MINUTES"]), 1))
+
+
 def specialists_of(specialty: Specialty) -> list[int]:
     """The ids of the specialists of ``specialty`` (doctors with that specialty)."""
     return list(db.session.scalars(
@@ -99,10 +106,11 @@ def specialists_of(specialty: Specialty) -> list[int]:
 def free_slots(specialty: Specialty, first_day: date | None = None, days: int = HORIZON_DAYS,
                specialist_ids: list[int] | None = None) -> list[Slot]:
     """Free slots of the specialty's specialists (or only ``specialist_ids``) from
-    ``first_day`` (today in Asia/Almaty) for ``days`` days, earliest first; slots that
-    have begun are left out."""
+    ``first_day`` (today in Asia/Almaty) for ``days`` days, earliest first; a slot
+    starting sooner than ``BOOKING_LEAD_MINUTES`` from now is left out (the patient
+    needs time to read the booking and confirm it)."""
     zone = clock.zone()
-    now = clock.now()
+    earliest = clock.now() + lead_time()
     first_day = first_day or clock.today()
     ids = specialists_of(specialty) if specialist_ids is None else specialist_ids
     if not ids:
@@ -144,7 +152,7 @@ def free_slots(specialty: Specialty, first_day: date | None = None, days: int = 
             for start in cut(periods, specialty.slot_minutes):
                 starts_at = (midnight_utc + minute[start] if fixed
                              else (midnight + minute[start]).astimezone(UTC))
-                if starts_at <= now or (doctor_id, starts_at) in taken:
+                if starts_at < earliest or (doctor_id, starts_at) in taken:
                     continue
                 slots.append(Slot(starts_at, doctor_id, starts_at + length))
     slots.sort()

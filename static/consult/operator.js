@@ -1,13 +1,18 @@
-// The operator's live view: fetch the figures every 5 seconds.
+// The operator's live view: fetch the figures every 5 seconds. The page renders them
+// first; durations use the page's translated patterns (data-i18n).
 (function () {
   "use strict";
   var root = document.getElementById("operator");
   if (!root) { return; }
+  var t = JSON.parse(root.dataset.i18n);
 
   function duration(seconds) {
     if (seconds === null || seconds === undefined) { return "—"; }
     var m = Math.floor(seconds / 60), s = seconds % 60;
-    return m >= 60 ? Math.floor(m / 60) + " h " + (m % 60) + " min" : m + " min " + s + " s";
+    if (m >= 60) {
+      return t.h_min.replace("{h}", String(Math.floor(m / 60))).replace("{min}", String(m % 60));
+    }
+    return t.min_sec.replace("{min}", String(m)).replace("{sec}", String(s));
   }
 
   function show(stats) {
@@ -24,9 +29,5 @@
       .then(function (stats) { if (stats) { show(stats); } })
       .catch(function () { /* the next tick tries again */ });
   }
-  root.querySelectorAll('[data-format="duration"]').forEach(function (el) {
-    var n = Number(el.textContent);
-    if (!isNaN(n) && el.textContent.trim() !== "—") { el.textContent = duration(n); }
-  });
   setInterval(refresh, 5000);
 })();
