@@ -29,3 +29,20 @@ def init_app(app: Flask) -> None:
                                  status_label=routes.status_label,
                                  call_event_text=routes.call_event_text,
                                  payment_label=routes.payment_label)
+    from consult.schedule import labels as schedule_labels
+
+    app.jinja_env.globals.update(appointment_status=schedule_labels.status_words,
+                                 appointment_price=schedule_labels.price_words,
+                                 confirm_words=schedule_labels.confirm_words)
+    from consult import doctors
+
+    app.jinja_env.globals.update(doctor_label=doctors.doctor_label,
+                                 doctor_languages=doctors.languages_of,
+                                 language_names=doctors.language_names)
+    from consult import patient_now, redflags
+
+    # The emergency line (request form, waiting room) and the account page's "you are in
+    # line" lines: callables, so only the pages that use them run them.
+    app.jinja_env.globals.update(emergency_numbers=redflags.emergency_numbers,
+                                 tel=redflags.tel, red_flag_signs=redflags.yes_labels,
+                                 open_consultations=patient_now.open_consultations)

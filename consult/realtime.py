@@ -1,7 +1,8 @@
 """What the server tells connected browsers, after the change is committed.
 
 Rooms: ``consultation:<id>`` holds the consultation's patient and doctor;
-``queue:<product>`` holds the doctors on shift who can take that product. With
+``queue:<product>`` holds the doctors on shift who can take that product; ``user:<id>``
+holds every page of one signed-in person (a call rings on a doctor's desk too). With
 ``SOCKETIO_MESSAGE_QUEUE`` (Redis) every process's clients receive every emit.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from consult import services
+from consult.doctors import doctor_label
 from consult.models import Consultation
 from core.extensions import socketio
 
@@ -22,12 +24,17 @@ def queue_room(product: str) -> str:
     return f"queue:{product}"
 
 
+def user_room(user_id: int) -> str:
+    return f"user:{user_id}"
+
+
 def status_payload(consultation: Consultation) -> dict[str, Any]:
     doctor = consultation.doctor
     return {
         "consultation": consultation.id,
         "status": consultation.status,
-        "doctor": doctor.display_name if doctor is not None else None,
+        # Sent from the doctor's request, read on the patient's page: in their language.
+        "doctor": doctor_label(doctor, consultation.language) if doctor is not None else None,
     }
 
 
@@ -36,25 +43,35 @@ def message(payload: dict[str, Any], skip_sid: str | None = None) -> None:
     socketio.emit("message", payload, to=room(payload["consultation"]), skip_sid=skip_sid)
 
 
-def status(consultation: Consultation) -> None:
-    """The consultation was taken, closed or cancelled."""
-    socketio.emit("status", status_payload(consultation), to=room(consultation.id))
+def status(consultation: Consultation, **extra: Any) -> None:
+    """The consultation was taken, closed or cancelled (``extra``: more the pages use,
+    e.g. ``appointment_status`` when the patient answered a specialist appointment)."""
+    socketio.emit("status", {**status_payload(consultation), **extra},
+                  to=room(consultation.id))
 
 
-def queue_changed(product: str, kind: str, consultation_id: int | None = None) -> None:
+def queue_changed(product: str, kind: str, consultation_id: int | None = None, *,
+                  red_flag: bool = False) -> None:
     """The ``product`` line changed: each waiting patient gets their place, estimate and
     the number of doctors on duty; the doctors on shift an update (``kind`` = joined,
-    left, or shift when a doctor started or ended one). Only ``joined`` rings."""
+    left, or shift when a doctor started or ended one; ``red_flag`` when the one who
+    joined answered a red-flag sign "yes"). Only ``joined`` rings."""
     line = services.line_info(product)
     for info in line:
         socketio.emit("position", info, to=room(info["consultation"]))
     socketio.emit("queue", {"product": product, "kind": kind, "length": len(line),
-                            "consultation": consultation_id}, to=queue_room(product))
+                            "consultation": consultation_id, "red_flag": red_flag},
+                  to=queue_room(product))
 
 
-def call_state(state: dict[str, Any]) -> None:
-    """A call started, was answered, declined or ended (``consult.calls.call_payload``)."""
+def call_state(state: dict[str, Any], callee_id: int | None = None) -> None:
+    """A call started, was answered, declined or ended (``consult.calls.call_payload``).
+    The callee's other pages (a doctor at the desk) hear it as ``ring``, with the room's
+    address, so the call is announced wherever they are and silenced when it is over."""
     socketio.emit("call", state, to=room(state["consultation"]))
+    if callee_id is not None:
+        socketio.emit("ring", {**state, "url": f"/consult/{state['consultation']}"},
+                      to=user_room(callee_id))
 
 
 def recording(consultation_id: int, state: dict[str, Any]) -> None:

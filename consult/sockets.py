@@ -27,6 +27,7 @@ from flask_socketio import join_room, leave_room
 from accounts import sessions
 from consult import calls, realtime, recordings, services
 from consult.errors import ConsultRefused
+from consult.models import Call
 from core.access import STAFF_ROLES
 from core.db import writing
 from core.extensions import db, socketio
@@ -171,6 +172,7 @@ def on_connect(auth: Any = None) -> bool:
         checked = time.monotonic() - random.uniform(0, RECHECK_SECONDS)  # noqa: S311
         _identities[request.sid] = Identity(user.id, user.role,  # type: ignore[attr-defined]
                                             checked)
+        join_room(realtime.user_room(user.id))
         if user.role == "doctor" and user.on_duty_doctor and services.is_on_shift(user):
             for product in services.products_for(user):
                 join_room(realtime.queue_room(product))
@@ -275,12 +277,21 @@ def _in_room(ident: Identity, call: Any) -> None:
         raise ConsultRefused(_("Join the consultation first."), 403)
 
 
-def _announce(call_state: dict[str, Any], messages: list[dict[str, Any]]) -> Callable[[], None]:
+def _announce(call_state: dict[str, Any], messages: list[dict[str, Any]],
+              call: Call | None = None) -> Callable[[], None]:
+    callee = _callee_id(call) if call is not None else None
+
     def after() -> None:
         for m in messages:
             realtime.message(m)
-        realtime.call_state(call_state)
+        realtime.call_state(call_state, callee)
     return after
+
+
+def _callee_id(call: Call) -> int | None:
+    """The account the call rings for: the side that did not start it."""
+    c = call.consultation
+    return c.patient_id if call.caller_side == "doctor" else c.doctor_id
 
 
 @event("call_start")
@@ -294,7 +305,7 @@ def on_call_start(ident: Identity, data: dict[str, Any]
     state = calls.call_payload(call)
     message = services.message_payload(started, call.consultation)
     return ({"call": state, "ice_servers": calls.ice_servers(ident.user_id)},
-            _announce(state, [message]))
+            _announce(state, [message], call))
 
 
 @event("call_answer")
@@ -311,7 +322,7 @@ def on_call_answer(ident: Identity, data: dict[str, Any]
     if call.status == "active":
         ident.calls[call.id] = (call.consultation_id, side)
         ack["ice_servers"] = calls.ice_servers(ident.user_id)
-    return ack, _announce(state, messages)
+    return ack, _announce(state, messages, call)
 
 
 @event("call_end")
@@ -323,7 +334,7 @@ def on_call_end(ident: Identity, data: dict[str, Any]
     ident.calls.pop(call.id, None)
     pending = recordings.begin_finishing(call.consultation_id)
     state = calls.call_payload(call)
-    announce = _announce(state, [services.message_payload(ended, call.consultation)])
+    announce = _announce(state, [services.message_payload(ended, call.consultation)], call)
     cid = call.consultation_id
 
     def after() -> None:

@@ -21,7 +21,7 @@ from tests.conftest import LiveServer
 from tests.consult_helpers import activated_patient, on_shift_doctor
 
 EVENTS = ("message", "typing", "receipt", "status", "position", "queue",
-          "call", "call_signal", "call_peer", "call_media", "call_recording", "documents")
+          "call", "call_signal", "call_peer", "call_media", "call_recording", "documents", "ring")
 
 COVERED = datetime(2026, 3, 30, 4, 0, tzinfo=UTC)
 

@@ -314,3 +314,19 @@ def test_an_answer_and_a_hang_up_at_once_leave_one_consistent_call(room):
             assert stored.status == "missed" and stored.answered_at is None
             assert acks["answer"]["code"] == 409
             assert sorted(events) == ["missed", "started"]
+
+
+def test_a_patients_call_rings_on_the_doctors_other_pages_until_it_is_answered(room):
+    """The doctor's desk (a socket that joined no consultation) hears the ring with the
+    room's address, and hears when it stops; the patient's other pages do not ring for
+    their own call."""
+    patient, doctor = both(room)
+    desk = room["connect"](room["doctor"])
+    other_patient_page = room["connect"](room["patient"])
+    call = ring(room, patient, doctor, kind="audio")
+    rung = desk.expect("ring")
+    assert rung["id"] == call["id"] and rung["status"] == "ringing"
+    assert rung["caller"] == "patient" and rung["url"] == f"/consult/{room['id']}"
+    assert doctor.call("call_answer", {"call": call["id"], "accept": True})["ok"] is True
+    assert desk.expect("ring")["status"] == "active"
+    other_patient_page.none("ring")

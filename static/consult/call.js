@@ -64,13 +64,28 @@
 
   // --- what the section shows -------------------------------------------------------
   var pageTitle = document.title;
+  var alerts = window.pdAlerts; // alerts.js: the ringtone, the banner, the title
+
+  // An incoming call rings (sound, vibration, banner, "☎" in the tab's title) until it
+  // is answered, declined or over.
+  function ringing(on) {
+    if (!alerts) { document.title = on ? "\u260E " + pageTitle : pageTitle; return; }
+    if (!on) { alerts.stop("call"); return; }
+    alerts.ring("call", call.kind === "video" ? t.incoming_video : t.incoming_audio, {action: {
+      label: alerts.t.show_call,
+      run: function () {
+        el.scrollIntoView({block: "center"});
+        $("call-accept").focus();
+      }
+    }});
+  }
 
   function render() {
     var open = call && (call.status === "ringing" || call.status === "active");
     // An incoming call is announced at once and shows in the tab's title.
     var incoming = !!(open && call.status === "ringing" && call.caller !== side && !inCall);
     statusEl.setAttribute("aria-live", incoming ? "assertive" : "polite");
-    document.title = incoming ? "\u260E " + pageTitle : pageTitle;
+    ringing(incoming);
     $("call-idle").hidden = !!open || !supported;
     $("call-incoming").hidden = !(open && call.status === "ringing" && call.caller !== side && !inCall);
     $("call-elsewhere").hidden = !(open && call.status === "active" && !inCall);
@@ -611,6 +626,9 @@
   $("call-accept").addEventListener("click", once(accept));
   $("call-decline").addEventListener("click", function () {
     if (call) { socket.emit("call_answer", {call: call.id, accept: false}); }
+  });
+  [$("call-accept"), $("call-decline")].forEach(function (button) { // silent at once
+    button.addEventListener("click", function () { if (alerts) { alerts.stop("call"); } });
   });
   $("call-join").addEventListener("click", once(rejoin));
   $("call-hangup").addEventListener("click", function () {

@@ -1,5 +1,5 @@
-// The doctor's desk: the queue updates live; a new patient rings and shows a badge
-// in the tab title until the doctor looks at the page.
+// The doctor's desk: the queue updates live; a new patient is announced (alerts.js: a
+// chime, a banner, a count in the tab's title until the doctor looks at the page).
 (function () {
   "use strict";
   var root = document.getElementById("desk");
@@ -7,52 +7,7 @@
   var t = JSON.parse(root.dataset.i18n);
   var list = document.getElementById("queue");
   var count = document.getElementById("queue-count");
-  var alertEl = document.getElementById("queue-alert");
-  var baseTitle = document.title;
-  var unseen = 0;
-  var audio = null;
-
-  // Browsers allow sound only after the page was used once: any click or key unlocks it.
-  function unlock() {
-    if (!audio && (window.AudioContext || window.webkitAudioContext)) {
-      audio = new (window.AudioContext || window.webkitAudioContext)();
-    }
-    if (audio && audio.state === "suspended") { audio.resume(); }
-  }
-  document.addEventListener("click", unlock);
-  document.addEventListener("keydown", unlock);
-  var soundButton = document.getElementById("sound");
-  if (soundButton) {
-    soundButton.addEventListener("click", function () {
-      unlock();
-      ring(); // a test ring: the doctor hears what a new patient sounds like
-      soundButton.textContent = soundButton.dataset.on;
-      soundButton.setAttribute("aria-pressed", "true");
-    });
-  }
-
-  function ring() {
-    if (!audio) { return; }
-    [0, 0.25].forEach(function (delay) {
-      var osc = audio.createOscillator();
-      var gain = audio.createGain();
-      osc.frequency.value = 880;
-      gain.gain.setValueAtTime(0.2, audio.currentTime + delay);
-      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + delay + 0.2);
-      osc.connect(gain).connect(audio.destination);
-      osc.start(audio.currentTime + delay);
-      osc.stop(audio.currentTime + delay + 0.2);
-    });
-  }
-
-  function badge() {
-    document.title = unseen ? "(" + unseen + ") " + baseTitle : baseTitle;
-  }
-  function seenAll() {
-    if (document.visibilityState === "visible" && document.hasFocus()) { unseen = 0; badge(); }
-  }
-  window.addEventListener("focus", function () { unseen = 0; badge(); });
-  document.addEventListener("visibilitychange", seenAll);
+  var alerts = window.pdAlerts; // alerts.js: the chime, the banner, the title count
 
   function text(tag, className, value) {
     var el = document.createElement(tag);
@@ -61,18 +16,44 @@
     return el;
   }
 
+  // The patient's language, marked when the doctor speaks it (as _queue_language.html).
+  function language(parent, c) {
+    var cls = c.language_match ? " match" : "";
+    var lang = text("span", "queue-lang" + cls, "");
+    var abbr = text("abbr", "", c.language.toUpperCase());
+    if (c.language_name) { abbr.title = c.language_name; }
+    lang.appendChild(abbr);
+    parent.appendChild(lang);
+    parent.appendChild(document.createTextNode(" "));
+    parent.appendChild(text("span", "queue-lang-note" + cls,
+      "(" + (c.language_match ? t.match : t.no_match) + ")"));
+    if (c.language_match) {
+      var tick = text("span", "", " ✓");
+      tick.setAttribute("aria-hidden", "true");
+      parent.appendChild(tick);
+    }
+  }
+
   function render(items) {
     list.textContent = "";
     count.textContent = String(items.length);
     if (!items.length) { list.appendChild(text("li", "muted empty", t.empty)); return; }
     items.forEach(function (c) {
       var li = document.createElement("li");
-      li.className = "card";
+      li.className = c.red_flag ? "card red-flag" : "card";
       li.dataset.id = c.id;
+      if (c.red_flag) { // listed first by the server; marked in words, not only colour
+        var flag = text("p", "red-flag-line", "");
+        flag.appendChild(text("span", "badge red-flag", t.red_flag));
+        flag.appendChild(document.createTextNode(" " + (c.red_flag_signs || []).join(", ")));
+        li.appendChild(flag);
+      }
       var head = document.createElement("p");
       head.appendChild(text("strong", "", c.age_label));
       head.appendChild(document.createTextNode(
-        " · " + (c.product === "child_doctor" ? t.child : t.adult) + " · " + c.language.toUpperCase() +
+        " · " + (c.product === "child_doctor" ? t.child : t.adult) + " · "));
+      language(head, c);
+      head.appendChild(document.createTextNode(
         " · " + (t.channels[c.channel] || c.channel) + " · " + t.waiting + " " + Math.floor(c.waiting_seconds / 60) + " " + t.min));
       li.appendChild(head);
       li.appendChild(text("p", "text", c.complaint));
@@ -101,12 +82,20 @@
   socket.on("queue", function (e) {
     // A specialist appointment needs a new time (asked for, or missed): the page lists it.
     if (e.kind === "new_time" || e.kind === "no_show") { window.location.reload(); return; }
-    if (e.kind === "joined") {
-      ring();
-      alertEl.textContent = t.joined;
-      if (!(document.visibilityState === "visible" && document.hasFocus())) { unseen += 1; badge(); }
-    }
+    if (e.kind === "joined" && alerts) { alerts.notify("queue", e.red_flag ? t.joined_red_flag : t.joined); }
     refresh();
+  });
+  // A patient calls while the doctor is here, not in the room: the desk rings too, until
+  // the call is answered (in the room), declined or over.
+  socket.on("ring", function (call) {
+    if (!alerts || call.caller !== "patient") { return; }
+    var key = "desk-call-" + call.id;
+    if (call.status === "ringing") {
+      alerts.ring(key, call.kind === "video" ? t.ring_video : t.ring_audio, {action: {
+        label: t.open_call, run: function () { window.location.href = call.url; }}});
+    } else {
+      alerts.stop(key);
+    }
   });
   setInterval(refresh, 30000); // waiting times move on even when nobody joins
 })();

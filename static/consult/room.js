@@ -7,6 +7,7 @@
   var cid = Number(root.dataset.consultation);
   var side = root.dataset.side;
   var status = root.dataset.status;
+  var appointmentStatus = root.dataset.appointmentStatus || ""; // a specialist consultation
   var t = JSON.parse(root.dataset.i18n);
   var marks = JSON.parse(root.dataset.marks);
   var list = document.getElementById("messages");
@@ -178,6 +179,21 @@
     }
   });
   showMarks();
+  list.scrollTop = list.scrollHeight; // the newest messages in view (the list scrolls)
+
+  // The page reloads when the consultation starts: the alert (sound, banner, title)
+  // comes from the new page, told by this one.
+  var alerts = window.pdAlerts;
+  var startedKey = "pd-started-" + cid;
+  function announceStart(next) {
+    if (side === "patient" && next === "active" && (status === "waiting" || status === "scheduled")) {
+      sessionStorage.setItem(startedKey, "1");
+    }
+  }
+  if (sessionStorage.getItem(startedKey)) {
+    sessionStorage.removeItem(startedKey);
+    if (alerts && status === "active") { alerts.notify("started", alerts.t.started, {urgent: true}); }
+  }
 
   var socket = io({transports: ["websocket", "polling"]});
   // For the calls (call.js): the same socket and room; "pd:joined" after every join.
@@ -190,7 +206,7 @@
       marks = ack.marks;
       showMarks();
       if (ack.wait) { showWait(ack.wait); }
-      if (ack.status !== status && !leaving) { location.reload(); return; }
+      if (ack.status !== status && !leaving) { announceStart(ack.status); location.reload(); return; }
       document.dispatchEvent(new CustomEvent("pd:joined", {detail: ack}));
       var p = pending();
       Object.keys(p).forEach(function (clientId) { send(clientId, p[clientId]); });
@@ -198,12 +214,23 @@
     });
   });
   socket.on("disconnect", function () { connEl.textContent = t.offline; });
-  socket.on("message", function (m) { add(m); receipts(); });
+  socket.on("message", function (m) {
+    var fresh = !seen[m.id];
+    add(m);
+    receipts();
+    // Someone who looks elsewhere hears and sees that the other side wrote.
+    var away = document.visibilityState !== "visible" || !document.hasFocus();
+    if (alerts && fresh && away && m.consultation === cid && m.from !== side && !m.call) {
+      alerts.notify("message", alerts.t.message);
+    }
+  });
   socket.on("receipt", function (r) { if (r.consultation === cid) { marks = r.marks; showMarks(); } });
   socket.on("position", function (w) { if (w.consultation === cid) { showWait(w); } });
   socket.on("status", function (s) {
-    if (s.consultation === cid && s.status !== status && !leaving) {
+    var answered = s.appointment_status && s.appointment_status !== appointmentStatus;
+    if (s.consultation === cid && (s.status !== status || answered) && !leaving) {
       if (textarea && textarea.value) { sessionStorage.setItem(draftKey, textarea.value); }
+      announceStart(s.status);
       location.reload();
     }
   });

@@ -78,6 +78,14 @@ def screenshots_on_failure(pages: dict[str, Any], prefix: str) -> Iterator[None]
         raise
 
 
+def account_link(page: Any, name: str) -> Any:
+    """The account menu's link called ``name``, with the menu opened first where it
+    folds (on a phone the links sit behind the "Menu" button)."""
+    if not page.locator("#menu").evaluate("menu => menu.open"):
+        page.locator("#menu > summary").click()
+    return page.get_by_role("navigation", name="Account").get_by_role("link", name=name)
+
+
 def taken_consultation(client: Any, doctor_name: str, complaint: str, channel: str
                        ) -> dict[str, Any]:
     """A consultation an on-duty doctor (``doctor_name``) has taken, on 2026-03-30 11:00

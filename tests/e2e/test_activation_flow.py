@@ -20,7 +20,7 @@ def test_demo_policy_to_account_page_in_a_phone_sized_browser(browser, demo_serv
     base = demo_server.url
 
     page.goto(base + "/")
-    page.get_by_role("link", name="Activate a policy").first.click()
+    page.get_by_role("main").get_by_role("link", name="Activate a policy").first.click()
     page.get_by_label("Policy number").fill(policy.number)
     page.get_by_label("Activation code").fill("69e7 927d")
     page.get_by_label("IIN of the insured person").fill("871008401427")

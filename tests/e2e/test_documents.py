@@ -20,11 +20,12 @@ from playwright.sync_api import expect
 from consult.documents.models import Document
 from core.extensions import db
 from tests.document_helpers import pdf_bytes
-from tests.e2e.conftest import ARTIFACTS, screenshots_on_failure, taken_consultation
+from tests.e2e.conftest import ARTIFACTS, account_link, screenshots_on_failure, taken_consultation
 from tests.e2e.test_consultation_flow import sign_in
 
 PHONE = {"width": 390, "height": 844}
 DOCTOR = "Aigerim Sadykova"
+SEEN_AS = f"Dr {DOCTOR}, on-duty doctor"  # consult.doctors.doctor_label
 COMMENT = "No fracture. <b>Repeat</b> the X-ray in two weeks."
 # A slow mobile uplink (bytes per second), so that a photo of a few MB takes a second or
 # two and the page gets several progress events (loopback would send it at once).
@@ -276,7 +277,7 @@ def test_patient_uploads_doctor_reviews_patient_sees_the_review(rooms, consultat
         viewer.get_by_label("Comment for the patient (optional)").fill(COMMENT)
         viewer.get_by_role("button", name="Mark as reviewed").click()
         expect(viewer.get_by_text("Marked as reviewed.")).to_be_visible()
-        reviewed = f"Reviewed by {DOCTOR} on March 30, 2026"
+        reviewed = f"Reviewed by {SEEN_AS} on March 30, 2026"
         expect(viewer.locator("#review-status")).to_have_text(reviewed)
         expect(viewer.locator("#review-comment")).to_have_text(COMMENT)  # text, not HTML
         expect(viewer.get_by_role("button", name="Update the review")).to_be_visible()
@@ -287,10 +288,10 @@ def test_patient_uploads_doctor_reviews_patient_sees_the_review(rooms, consultat
         expect(doctor.locator("#documents-list li.document.unreviewed")).to_have_count(1)
         expect(doctor.locator("#documents-list > p.muted")).to_have_text(
             "1 document not reviewed")
-        expect(doc_xray.locator(".badge")).to_have_text(f"Reviewed by {DOCTOR} on Mar 30, 2026")
+        expect(doc_xray.locator(".badge")).to_have_text(f"Reviewed by {SEEN_AS} on Mar 30, 2026")
         expect(doc_blood).to_have_class(re.compile(r"\bunreviewed\b"))
         mine_xray = patient.locator("#documents-list li.document").filter(has_text="Wrist X-ray")
-        expect(mine_xray.locator(".badge")).to_have_text(f"Reviewed by {DOCTOR} on Mar 30, 2026")
+        expect(mine_xray.locator(".badge")).to_have_text(f"Reviewed by {SEEN_AS} on Mar 30, 2026")
         assert doctor.evaluate("window.__notReloaded") is True
         assert patient.evaluate("window.__notReloaded") is True
 
@@ -309,13 +310,12 @@ def test_patient_uploads_doctor_reviews_patient_sees_the_review(rooms, consultat
             "Back to the consultation")  # uploaded in it, and it is still open
 
         # And in "My documents": the photo reviewed, the PDF not yet.
-        patient.get_by_role("navigation", name="Account") \
-            .get_by_role("link", name="My documents").click()
+        account_link(patient, "My documents").click()
         patient.wait_for_url("**/documents/")
         listed = patient.locator("#documents li.document")
         expect(listed).to_have_count(2)
         expect(listed.filter(has_text="Wrist X-ray").locator(".badge")).to_have_text(
-            f"Reviewed by {DOCTOR} on Mar 30, 2026")
+            f"Reviewed by {SEEN_AS} on Mar 30, 2026")
         expect(listed.filter(has_text="Blood test").locator(".badge")).to_have_text(
             "Not reviewed yet")
 

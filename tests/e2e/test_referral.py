@@ -22,13 +22,14 @@ from consult.schedule.models import Appointment, WorkingHours
 from core import clock
 from core.extensions import db
 from tests.accounts_helpers import make_user
-from tests.e2e.conftest import screenshots_on_failure, taken_consultation
+from tests.e2e.conftest import account_link, screenshots_on_failure, taken_consultation
 from tests.e2e.test_consultation_flow import sign_in
 from tests.schedule_helpers import MONDAY, _at, _specialty
 
 PHONE = {"width": 390, "height": 844}
 DOCTOR = "Aigerim Sadykova"
-SPECIALIST = "Dr Cardio"
+SPECIALIST_NAME = "Timur Kim"
+SPECIALIST = f"Dr {SPECIALIST_NAME}, Cardiology"  # as patients see him
 SUMMARY = ("Chest pain on exertion for two weeks, ECG at rest normal. "
            "Please assess for angina.")
 WHEN = "Monday 30 March, 15:00"  # the booked time as the pages write it (Almaty)
@@ -41,7 +42,7 @@ def setting(client: Any) -> dict[str, Any]:
     consultation = taken_consultation(client, DOCTOR, "Chest pain when climbing stairs",
                                       "chat")
     specialty = _specialty("cardiology", minutes=30)
-    specialist = make_user("doctor", email="dr.cardio@clinic.kz", full_name=SPECIALIST,
+    specialist = make_user("doctor", email="dr.cardio@clinic.kz", full_name=SPECIALIST_NAME,
                            specialty="cardiology")
     db.session.add(WorkingHours(doctor_id=specialist.id, weekday=0, starts=time(14),
                                 ends=time(17)))
@@ -118,7 +119,8 @@ def test_on_duty_doctor_refers_patient_confirms_and_they_meet_the_specialist(
         booked_card = doctor.locator("#appointments-list li.appointment")
         expect(booked_card).to_have_count(1)
         expect(booked_card).to_contain_text(f"Cardiology · {WHEN} · {SPECIALIST}")
-        expect(booked_card.locator(".badge")).to_have_text("Booked")
+        expect(booked_card.locator(".badge")).to_have_text(
+            "Booked, not yet confirmed by the patient")
 
         # The patient's room shows it live, without a reload, with the way to answer.
         mine = patient.locator("#appointments-list li.appointment")
@@ -130,15 +132,14 @@ def test_on_duty_doctor_refers_patient_confirms_and_they_meet_the_specialist(
         assert patient.evaluate("window.__notReloaded") is True
 
         # The patient confirms on "Appointments".
-        patient.get_by_role("navigation", name="Account") \
-            .get_by_role("link", name="Appointments").click()
+        account_link(patient, "Appointments").click()
         patient.wait_for_url("**/consult/appointments")
         expect(patient.locator(".appointment-banner")).to_contain_text(
             f"A specialist appointment was booked for you: {WHEN}.")
         card = patient.locator("main li.appointment")
         expect(card).to_have_count(1)
         expect(card.get_by_role("heading")).to_have_text(f"Cardiology · {WHEN}")
-        expect(card).to_contain_text(f"Doctor: {SPECIALIST}")
+        expect(card).to_contain_text(SPECIALIST)
         expect(card.locator(".badge")).to_have_text("Booked: please confirm")
         card.get_by_role("button", name="Confirm").click()
         patient.wait_for_url("**/consult/appointments")
@@ -166,8 +167,7 @@ def test_on_duty_doctor_refers_patient_confirms_and_they_meet_the_specialist(
         clock.freeze(_at(MONDAY, 14, 50))
         sign_in(specialist, base, setting["specialist"], with_code=True)
         specialist.wait_for_url("**/consult/desk")
-        specialist.get_by_role("navigation", name="Account") \
-            .get_by_role("link", name="My day").click()
+        account_link(specialist, "My day").click()
         day = specialist.locator("li.appointment")
         expect(day).to_have_count(1)
         expect(day.get_by_role("heading")).to_have_text("15:00–15:30 · Иванов Иван Иванович")
@@ -187,7 +187,8 @@ def test_on_duty_doctor_refers_patient_confirms_and_they_meet_the_specialist(
         expect(referral).to_have_attribute("open", "")
         expect(referral.locator("p.text")).to_have_text(SUMMARY)
         expect(specialist.get_by_text(
-            f"Specialist consultation, booked by {DOCTOR} for {WHEN}.")).to_be_visible()
+            f"Specialist consultation, booked by Dr {DOCTOR}, on-duty doctor for {WHEN}.")
+        ).to_be_visible()
 
         # A second before it opens both reload; the pages then reload themselves at
         # the opening time (the clock moves meanwhile) into the open room.

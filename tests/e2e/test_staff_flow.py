@@ -30,6 +30,7 @@ def test_admin_adds_a_doctor_who_enrols_totp_and_signs_in_with_it(browser, demo_
     page.get_by_label("Role").select_option("doctor")
     page.get_by_label("On-duty doctor").check()
     page.get_by_label("Sees children").check()
+    page.get_by_label("Kazakh").check()
     page.get_by_role("button", name="Add").click()
     assert "dr.aliya@clinic.kz is added" in page.locator(".flashes").inner_text()
     admin_ctx.close()
@@ -49,6 +50,7 @@ def test_admin_adds_a_doctor_who_enrols_totp_and_signs_in_with_it(browser, demo_
     page.get_by_role("button", name="Turn on").click()
     assert page.locator("#recovery-codes li").count() == 10
 
+    page.get_by_text("Menu", exact=True).click()  # on a phone the account links fold
     page.get_by_role("button", name="Sign out").click()
     clock.shift(timedelta(seconds=30))  # a new time step: the enrolment code is spent
     page.goto(base + "/login")
