@@ -20,7 +20,10 @@ fi
 .venv/bin/pybabel compile -d translations >/dev/null
 
 # Front-end packages from the npm registry, copied into static/vendor/ (no CDN).
-if [ ! -d node_modules/socket.io-client ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# axe-core is test-only: the browser tests inject node_modules/axe-core/axe.min.js
+# into pages; it is never copied into static/vendor/ nor served to users.
+if [ ! -d node_modules/socket.io-client ] || [ ! -f node_modules/axe-core/axe.min.js ] \
+  || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --silent
 fi
 mkdir -p static/vendor
