@@ -145,3 +145,14 @@ def test_the_request_form_says_why_a_consultation_is_paid_and_until_when(app, cl
     page = _text(_patient_client(app, patient).get("/consult/new").get_data(as_text=True))
     assert (f"Иванов Иван Иванович: the policy's waiting period lasts until {WAITING_UNTIL}, "
             "so a consultation with the on-duty doctor today costs 5 000 ₸.") in page
+    assert "Join the queue and pay 5 000 ₸" in page  # the amount is on the button too
+
+
+def test_the_request_button_names_no_amount_when_the_policy_covers_it(app, client, no_csrf):
+    from tests.consult_helpers import activated_patient
+
+    clock.freeze(_at(MONDAY, 6) - timedelta(days=30))
+    patient, _ = activated_patient(client)
+    clock.freeze(_at(MONDAY, 6))
+    page = _text(_patient_client(app, patient).get("/consult/new").get_data(as_text=True))
+    assert "Join the queue" in page and "and pay" not in page and "₸" not in page
