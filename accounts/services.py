@@ -200,6 +200,14 @@ def _one_line(text: str | None, limit: int) -> str | None:
     return " ".join((text or "").split())[:limit] or None
 
 
+def specialties(locale: str) -> list[tuple[str, str, bool]]:
+    """The specialties list as ``(code, name in locale, active)``, from the provider the
+    consultations package registers as ``app.extensions["specialties"]`` (accounts sits
+    below it and does not import it); empty when none is registered."""
+    provider = current_app.extensions.get("specialties")
+    return list(provider(locale)) if provider is not None else []
+
+
 def _doctor_fields(full_name: str | None, specialty: str | None,
                    languages: Sequence[str] | None) -> tuple[str, str | None, str | None]:
     """A doctor's name, specialty code and languages ("kk,ru"), checked; raises ValueError.
@@ -207,14 +215,11 @@ def _doctor_fields(full_name: str | None, specialty: str | None,
     Patients see the name and the specialty, so a doctor has a name, and a specialty is
     one of the specialties list (consult.schedule), never a free-text code.
     """
-    from consult.schedule.models import Specialty
-
     name = _one_line(full_name, 150)
     if name is None:
         raise ValueError(_("Enter the doctor's full name: patients see it."))
     code = (specialty or "").strip() or None
-    if code is not None and db.session.scalar(
-            select(Specialty.id).where(Specialty.code == code)) is None:
+    if code is not None and code not in {known for known, _name, _on in specialties("ru")}:
         raise ValueError(_("There is no specialty %(code)s: choose one from the list, or "
                            "add it on the specialties page first.", code=code))
     known = tuple(current_app.config["LANGUAGES"])

@@ -30,13 +30,9 @@ def _staff() -> list[User]:
 
 def _specialty_choices() -> list[tuple[str, str]]:
     """The specialty picker: none, then the specialties list in the reader's language."""
-    from consult.schedule.models import Specialty
-
-    locale = str(get_locale() or "ru")
-    rows = db.session.scalars(select(Specialty).order_by(Specialty.code))
     return [("", _("None (on-duty doctor only)"))] + [
-        (s.code, s.name(locale) if s.active else _("%(name)s (inactive)", name=s.name(locale)))
-        for s in rows]
+        (code, name if active else _("%(name)s (inactive)", name=name))
+        for code, name, active in services.specialties(str(get_locale() or "ru"))]
 
 
 def _page(form: StaffForm, status: int = 200) -> tuple[str, int]:
@@ -74,7 +70,7 @@ def index() -> str | Response | tuple[str, int]:
 @allow("admin")
 def edit(user_id: int) -> str | Response | tuple[str, int]:
     """Change a staff member's name and, for a doctor, what patients see of them."""
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if 0 < user_id < 2**31 else None
     if user is None or not user.is_staff:
         abort(404)
     posted = request.method == "POST"

@@ -36,6 +36,7 @@ def init_app(app: Flask) -> None:
                                  confirm_words=schedule_labels.confirm_words)
     from consult import doctors
 
+    app.extensions["specialties"] = doctors.specialties  # the staff pages' picker
     app.jinja_env.globals.update(doctor_label=doctors.doctor_label,
                                  doctor_languages=doctors.languages_of,
                                  language_names=doctors.language_names)

@@ -30,7 +30,7 @@ bp = api.blueprint("consult_api", __name__)
 
 api.schema("ConsultationRequest", {
     "type": "object",
-    "required": ["insured_id", "complaint", "channel"],
+    "required": ["insured_id", "complaint", "channel", "red_flags"],
     "properties": {
         "insured_id": {"type": "integer"},
         "complaint": {"type": "string", "maxLength": services.COMPLAINT_MAX},
@@ -161,8 +161,8 @@ def create_consultation() -> Response:
               schema: {$ref: "#/components/schemas/Problem"}
         "422":
           description: >-
-            Invalid fields (red_flags with unknown signs or answers that are not
-            booleans), no active or waiting policy, or a red-flag sign answered true
+            Invalid fields (red_flags missing, with unknown signs or answers that are
+            not booleans), no active or waiting policy, or a red-flag sign answered true
             without continue_anyway (the detail and emergency_numbers say whom to call).
           content:
             application/problem+json:
@@ -173,7 +173,9 @@ def create_consultation() -> Response:
         return problem(400, _("Bad request"), _("Send a JSON object."))
     req = services.ConsultationRequest(body.get("insured_id"), body.get("complaint"),
                                        body.get("channel"), body.get("confirm_self_pay") is True,
-                                       body.get("red_flags"),
+                                       # mobile clients ask the checklist too:
+                                       # a missing one is every sign unanswered
+                                       body.get("red_flags", {}),
                                        body.get("continue_anyway") is True)
     try:
         consultation = services.request_consultation(current_user, req, str(g.locale))

@@ -39,6 +39,15 @@ def specialty_name(code: str | None, locale: str | None = None) -> str | None:
     return specialty.name(_locale(locale)) if specialty is not None else None
 
 
+def specialties(locale: str) -> list[tuple[str, str, bool]]:
+    """Every specialty as ``(code, name in locale, active)``, by code: the staff pages'
+    picker and check (registered for accounts as ``app.extensions["specialties"]``)."""
+    from consult.schedule.models import Specialty
+
+    return [(s.code, s.name(locale), s.active)
+            for s in db.session.scalars(select(Specialty).order_by(Specialty.code))]
+
+
 def doctor_role(user: User, locale: str | None = None) -> str:
     """What the doctor does, in words: their specialty, else "pediatrician" or
     "on-duty doctor"; empty for staff who are not doctors."""

@@ -52,7 +52,12 @@ class RequestForm(FlaskForm):
                 for sign in SIGNS}
 
     def wants_to_continue(self) -> bool:
-        return self.continue_anyway.data == "1"
+        """True when the patient saw the emergency advice for every sign now answered
+        "yes" and chose to continue (the advice page sends the signs it named); answering
+        yes to another sign afterwards shows the advice again."""
+        advised = {s for s in (self.continue_anyway.data or "").split(",") if s}
+        yes = {sign for sign, answer in self.red_flags().items() if answer}
+        return bool(advised) and yes <= advised
 
 
 class ConclusionForm(FlaskForm):

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 PAID = "paid"
 DECLINED = "declined"
 REFUNDED = "refunded"
+# The provider did not return the money: it was taken, so the receipt stays, and the
+# contact centre returns it by hand.
+REFUND_FAILED = "refund_failed"
 NOT_REQUIRED = "not_required"
 
 
@@ -94,12 +97,25 @@ def receipt(consultation: Consultation, paid_at: datetime | None) -> Receipt | N
     None when nothing was taken (covered, not paid yet, declined). ``paid_at``: when the
     charge was made (joining the queue, or confirming a specialist appointment)."""
     if consultation.coverage != "self_pay" or not consultation.payment_reference or \
-            consultation.payment_status not in (PAID, REFUNDED):
+            consultation.payment_status not in (PAID, REFUNDED, REFUND_FAILED):
         return None
     refunded = consultation.payment_status == REFUNDED
     return Receipt(consultation.price_amount, consultation.currency,
                    consultation.payment_status, consultation.payment_reference, paid_at,
                    consultation.cancelled_at if refunded else None)
+
+
+def refund(consultation: Consultation) -> bool:
+    """Give back what was paid for ``consultation`` (flushes nothing): True when money
+    was paid and a refund was asked for now (its result is in ``payment_status``:
+    refunded, or refund_failed when the provider refused); False when nothing was paid
+    or it was already given back."""
+    if consultation.payment_status != PAID or not consultation.payment_reference:
+        return False
+    outcome = provider().refund(consultation.payment_reference, consultation.price_amount,
+                                consultation.currency)
+    consultation.payment_status = REFUNDED if outcome.status == REFUNDED else REFUND_FAILED
+    return True
 
 
 def new_reference() -> str:

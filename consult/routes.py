@@ -147,9 +147,12 @@ def cancel(consultation_id: int) -> Response:
         return redirect(url_for("consult.room", consultation_id=consultation_id))
     realtime.status(consultation)
     realtime.queue_changed(consultation.product, "left", consultation.id)
+    amount = payments.money(consultation.price_amount)
     if consultation.payment_status == payments.REFUNDED:
-        flash(_("You left the queue; %(price)s ₸ will be returned.",
-                price=payments.money(consultation.price_amount)), "info")
+        flash(_("You left the queue; %(price)s ₸ will be returned.", price=amount), "info")
+    elif consultation.payment_status == payments.REFUND_FAILED:
+        flash(_("You left the queue.") + " " + schedule_routes.refund_failed_words(amount),
+              "info")
     else:
         flash(_("You left the queue."), "info")
     return redirect(url_for("consult.history"))
@@ -361,6 +364,7 @@ def payment_label(status: str) -> str:
         "paid": _("paid"), "refunded": _("refunded"), "declined": _("declined"),
         "not_required": _("not required"),
         "pending": _("charged when the appointment is confirmed"),
+        "refund_failed": _("paid; being returned by the contact centre"),
     }.get(status, status)
 
 

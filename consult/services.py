@@ -146,6 +146,8 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
         insured_id = int(req.insured_id)
     except (TypeError, ValueError):
         insured_id = 0
+    if not 0 < insured_id < 2**31:  # no such row; and beyond the column's integers
+        insured_id = 0
     channel = req.channel if req.channel in CHANNELS else None
     if channel is None:
         errors["channel"] = [_("Choose chat, audio or video.")]
@@ -156,7 +158,7 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
         complaint = ""
     answers: dict[str, bool] | None = None
     if req.red_flags is not None:
-        person = db.session.get(Insured, insured_id) if insured_id > 0 else None
+        person = db.session.get(Insured, insured_id) if insured_id else None
         born = person.birth_date if person is not None and person.account_id == patient.id \
             else None
         try:
@@ -166,8 +168,6 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
     if errors:
         raise ConsultRefused(_("Some fields need correcting."), errors=errors)
     signs = redflags.yes_signs(answers or {})
-    if signs and not req.continue_anyway:
-        raise RedFlagsNeedChoice(redflags.advice(signs), signs, redflags.emergency_numbers())
 
     # One open consultation per person: lock the person's row (PostgreSQL) so two
     # requests at once cannot both pass the check; SQLite writers are serialised.
@@ -180,6 +180,10 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
         raise OpenConsultationExists(
             _("%(name)s already has a consultation in progress: continue it there.",
               name=decision.insured.full_name), already)
+    # The emergency advice comes before any talk of money, and only for a request that
+    # could otherwise go ahead.
+    if signs and not req.continue_anyway:
+        raise RedFlagsNeedChoice(redflags.advice(signs), signs, redflags.emergency_numbers())
 
     if decision.kind == "self_pay" and not req.confirm_self_pay:
         raise SelfPayNeedsConfirmation(
@@ -227,10 +231,7 @@ def cancel(patient: User, consultation_id: int) -> Consultation:
         raise ConsultRefused(_("A doctor has already taken this consultation; it can no "
                                "longer be cancelled."), 409)
     db.session.refresh(consultation)
-    if consultation.payment_status == payments.PAID and consultation.payment_reference:
-        outcome = payments.provider().refund(consultation.payment_reference,
-                                             consultation.price_amount, consultation.currency)
-        consultation.payment_status = outcome.status
+    payments.refund(consultation)
     return consultation
 
 

@@ -71,6 +71,9 @@ DEMO_STAFF = (
     ("neurologist@demo.personal-doctor.kz", "doctor",
      {"full_name": "Жұмабаева Динара Маратқызы", "specialty": "neurology",
       "languages": "ru,kk,en", "profile_line": "Невролог; стаж 9 лет"}),
+    ("pediatrician@demo.personal-doctor.kz", "doctor",
+     {"full_name": "Нұрланова Әсел Қайратқызы", "specialty": "pediatrics",
+      "languages": "kk,ru", "profile_line": "Педиатр; стаж 7 лет"}),
 )
 # Specialties of the demo: (code, ru, kk, en, slot minutes).
 DEMO_SPECIALTIES = (

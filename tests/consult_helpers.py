@@ -45,8 +45,10 @@ def on_shift_doctor(pediatric: bool = False, **fields: Any) -> User:
 
 
 def request_body(insured: Insured, **changes: Any) -> dict[str, Any]:
+    """A JSON request for an on-duty doctor, the red-flag checklist answered "no"."""
     body = {"insured_id": insured.id, "complaint": "Headache since yesterday, 38.2",
-            "channel": "chat", "confirm_self_pay": True}
+            "channel": "chat", "confirm_self_pay": True,
+            "red_flags": {name.removeprefix("flag_"): False for name in NO_RED_FLAGS_FORM}}
     body.update(changes)
     return body
 

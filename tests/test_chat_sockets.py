@@ -207,7 +207,7 @@ def test_the_waiting_patient_sees_the_line_move_and_the_doctor_take_them(app, cl
         waiting = Peer(server.url, second_cookie)
         try:
             s = requests.Session()
-            s.headers["Cookie"] = second_cookie
+            s.headers["Cookie"] = second_cookie + "; lang=en"  # this patient reads English
             r = s.post(f"{server.url}/api/v1/consultations", json=request_body(second_insured))
             assert r.status_code == 201
             b = r.json()["id"]
@@ -221,6 +221,7 @@ def test_the_waiting_patient_sees_the_line_move_and_the_doctor_take_them(app, cl
             assert waiting.expect("position")["position"] == 1
             assert d.post(f"{server.url}/api/v1/consultations/{b}/take").status_code == 200
             status = waiting.expect("status")
+            # Sent from the doctor's request, worded for the patient (in their language).
             assert status["status"] == "active" and status["doctor"] == "Dr House, on-duty doctor"
         finally:
             desk.close()

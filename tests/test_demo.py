@@ -61,6 +61,11 @@ def test_demo_doctors_have_names_languages_and_a_specialist_with_hours(app):
     hours = db.session.scalars(select(WorkingHours).where(
         WorkingHours.doctor_id == cardiologist.id)).all()
     assert sorted(h.weekday for h in hours) == [0, 1, 2, 3, 4, 5]
+    # Every demo specialty has a specialist with hours: a referral to any of them works.
+    for code in ("cardiology", "neurology", "pediatrics"):
+        specialist = next(d for d in doctors if d.specialty == code)
+        assert db.session.scalar(select(WorkingHours.id).where(
+            WorkingHours.doctor_id == specialist.id).limit(1)) is not None
     with force_locale("en"):
         assert doctor_label(cardiologist) == "Dr Ким Иван Петрович, Cardiology"
 

@@ -134,6 +134,7 @@ def test_the_admin_edits_a_doctors_profile_and_it_is_audited(client, no_csrf):
     assert "Staff profile changed" in client.get(
         "/staff/audit/?action=staff.profile_changed").get_data(as_text=True)
     assert client.get("/staff/999999/edit").status_code == 404
+    assert client.get(f"/staff/{2**70}/edit").status_code == 404  # not a 500
 
 
 # --- the queue -----------------------------------------------------------------------------

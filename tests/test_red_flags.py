@@ -104,13 +104,31 @@ def test_any_yes_shows_the_emergency_advice_and_stores_nothing(client, patient):
     assert 'href="tel:103"' in html and "Call 103" in html and "Call 112" in html
     assert "Trouble breathing" in html
     assert "Continue to a doctor anyway" in html
-    assert 'name="continue_anyway" value="1"' in html
+    assert 'name="continue_anyway" value="breathing"' in html  # the signs it advised on
     assert count() == 0
+
+
+def test_a_new_yes_after_continuing_shows_the_advice_again(client, patient):
+    """Continuing after advice about breathing does not cover chest pain answered later."""
+    r = client.post("/consult/new", data=form(patient[1], flag_breathing="yes",
+                                              flag_chest_pain="yes",
+                                              continue_anyway="breathing"))
+    assert r.status_code == 200 and "Call emergency services now" in r.get_data(as_text=True)
+    assert count() == 0
+
+
+def test_an_emergency_screen_is_not_shown_when_the_request_cannot_go_ahead(client, patient):
+    """A person with a consultation already open is told that, not advised to go on."""
+    assert client.post("/consult/new", data=form(patient[1])).status_code == 302
+    r = client.post("/consult/new", data=form(patient[1], flag_breathing="yes"))
+    assert r.status_code == 409
+    assert "Continue to a doctor anyway" not in r.get_data(as_text=True)
 
 
 def test_continuing_anyway_joins_the_queue_with_answers_and_choice_stored(client, patient):
     r = client.post("/consult/new", data=form(patient[1], flag_breathing="yes",
-                                              flag_self_harm="yes", continue_anyway="1"))
+                                              flag_self_harm="yes",
+                                              continue_anyway="breathing,self_harm"))
     assert r.status_code == 302
     c = db.session.scalar(select(Consultation))
     assert c.red_flag is True
@@ -195,11 +213,13 @@ def test_api_yes_needs_continue_anyway_and_names_the_emergency_numbers(client, p
     assert c.red_flag and c.red_flags["choice"] == "continue_anyway"
 
 
-def test_api_without_a_checklist_still_works(client, patient):
-    r = client.post("/api/v1/consultations", json=request_body(patient[1]))
-    assert r.status_code == 201
-    c = db.session.get(Consultation, r.json["id"])
-    assert c.red_flag is False and c.red_flags == {}
+def test_api_without_a_checklist_is_refused_and_nothing_is_stored(client, patient):
+    body = request_body(patient[1])
+    del body["red_flags"]
+    r = client.post("/api/v1/consultations", json=body)
+    assert r.status_code == 422
+    assert r.json["errors"]["red_flags.chest_pain"] == ["Please answer yes or no."]
+    assert db.session.scalar(select(func.count()).select_from(Consultation)) == 0
 
 
 # --- the queue and the room ------------------------------------------------------------
@@ -288,3 +308,9 @@ def test_after_activation_the_next_step_is_to_check_the_email(client, frozen_clo
     html = client.get("/activate/done").get_data(as_text=True)
     assert "Next: check your email i***@mail.kz to set a password" in html
     assert 'class="button" href="/login"' not in html
+
+
+def test_a_huge_person_id_with_a_checklist_is_a_clear_refusal(client, patient):
+    r = client.post("/api/v1/consultations", json=request_body(patient[1], insured_id=2**70))
+    assert r.status_code == 422 and "insured_id" in r.json["errors"]
+    assert count() == 0

@@ -8,7 +8,7 @@ import html as html_module
 import re
 from datetime import timedelta
 
-from consult import services
+from consult import payments, services
 from consult.models import Consultation
 from consult.schedule import booking
 from consult.schedule.models import Appointment
@@ -93,6 +93,48 @@ def test_asking_for_another_time_says_the_payment_is_returned(app, client, no_cs
                               follow_redirects=True).get_data(as_text=True))
     assert ("Your request for another time was sent to the on-duty doctors; 5 000 ₸ will "
             "be returned.") in page
+
+
+def test_a_repeated_answer_says_no_money_moved_again(app, client, no_csrf):
+    r, appointment = _booked(client)
+    patient = _patient_client(app, r["patient"])
+    patient.post(f"/consult/appointments/{appointment.id}/confirm", follow_redirects=True)
+    again = _text(patient.post(f"/consult/appointments/{appointment.id}/confirm",
+                               follow_redirects=True).get_data(as_text=True))
+    assert "Thank you: the appointment is confirmed." in again and "is paid" not in again
+    patient.post(f"/consult/appointments/{appointment.id}/reschedule", follow_redirects=True)
+    cancelled = _text(patient.post(f"/consult/appointments/{appointment.id}/cancel",
+                                   follow_redirects=True).get_data(as_text=True))
+    assert "The appointment is cancelled." in cancelled
+    assert "will be returned" not in cancelled  # it was returned by the reschedule
+
+
+class RefundRefused(payments.SandboxProvider):
+    """A provider that takes payments but refuses every refund."""
+
+    def refund(self, provider_reference, amount, currency):
+        return payments.Outcome(payments.DECLINED, provider_reference)
+
+
+def test_a_refused_refund_keeps_the_receipt_and_says_who_returns_the_money(
+        app, client, no_csrf):
+    from tests.consult_helpers import activated_patient
+
+    app.config["PAYMENT_PROVIDER"] = f"{__name__}:RefundRefused"
+    clock.freeze(_at(MONDAY, 6) - timedelta(days=10))
+    patient, insured = activated_patient(client)
+    clock.freeze(_at(MONDAY, 6))
+    c = services.request_consultation(patient, services.ConsultationRequest(
+        insured.id, "Headache", "chat", True), "en")
+    db.session.commit()
+    page = _patient_client(app, patient)
+    left = _text(page.post(f"/consult/{c.id}/cancel", follow_redirects=True)
+                 .get_data(as_text=True))
+    assert "could not return 5 000 ₸ automatically; the contact centre will return it" in left
+    assert "will be returned" not in left
+    assert "Payment receipt" in left and "paid; being returned by the contact centre" in left
+    db.session.expire_all()
+    assert db.session.get(Consultation, c.id).payment_status == payments.REFUND_FAILED
 
 
 def test_the_history_keeps_a_receipt_paid_then_refunded(app, client, no_csrf):

@@ -126,6 +126,10 @@ def test_the_operators_waits_are_words_of_the_page(app, client, no_csrf):
         assert duration_label(28) == "0 min 28 s"
         assert duration_label(3900) == "1 h 5 min"
         assert duration_label(None) == "—"
+    with app.test_request_context(), force_locale("ru"):
+        assert duration_label(28) == "0 мин 28 с"
+    with app.test_request_context(), force_locale("kk"):
+        assert duration_label(3900) == "1 сағ 5 мин"
     clock.freeze(_at(MONDAY, 6) - timedelta(days=20))
     patient, insured = activated_patient(client)
     clock.freeze(_at(MONDAY, 6))
@@ -141,12 +145,19 @@ def test_the_operators_waits_are_words_of_the_page(app, client, no_csrf):
     assert '"min_sec": "{min} min {sec} s"' in i18n and '"h_min": "{h} h {min} min"' in i18n
 
 
-def test_every_audit_action_has_a_label_in_words():
+def test_every_audit_action_has_a_label_in_words(app):
     from accounts.audit import ACTIONS
     from accounts.audit_routes import ACTION_LABELS
 
     assert set(ACTIONS) <= set(ACTION_LABELS), set(ACTIONS) - set(ACTION_LABELS)
-    assert all(str(ACTION_LABELS[code]) != code for code in ACTIONS)
+    with app.test_request_context():
+        for lang in ("ru", "kk"):  # translated, not the English label nor the code
+            with force_locale("en"):
+                english = {code: str(ACTION_LABELS[code]) for code in ACTIONS}
+            with force_locale(lang):
+                untranslated = [code for code in ACTIONS
+                                if str(ACTION_LABELS[code]) in (english[code], code)]
+            assert untranslated == [], (lang, untranslated)
 
 
 def test_every_action_written_anywhere_is_listed():

@@ -55,6 +55,18 @@ def prices_of(rows: list[Appointment]) -> dict[int, Price]:
             for a in rows if (c := held.get(a.consultation_id)) is not None}
 
 
+def payment_status(patient: User, appointment_id: Any) -> str | None:
+    """The payment status of the patient's self-pay appointment now (None when it is
+    covered or not theirs): the route compares it with the status after an answer to
+    say only what this answer did with the money."""
+    try:
+        appointment = _own(patient, appointment_id)
+    except ConsultRefused:
+        return None
+    held = db.session.get(Consultation, appointment.consultation_id)
+    return held.payment_status if held is not None and held.coverage == "self_pay" else None
+
+
 def _own(patient: User, appointment_id: Any) -> Appointment:
     try:
         number = int(appointment_id)
@@ -100,9 +112,9 @@ def confirm(patient: User, appointment_id: Any) -> Appointment:
     return appointment
 
 
-def _release(appointment: Appointment) -> None:
+def _release(appointment: Appointment) -> bool:
     """The appointment's consultation will not take place: cancelled, any payment
-    refunded."""
+    refunded. True when a refund was asked for by this call."""
     done = db.session.execute(
         update(Consultation).where(Consultation.id == appointment.consultation_id,
                                    Consultation.status.in_(("scheduled", "active")))
@@ -110,17 +122,17 @@ def _release(appointment: Appointment) -> None:
         .execution_options(synchronize_session=False)).rowcount
     held = db.session.get(Consultation, appointment.consultation_id)
     if not done or held is None:
-        return
+        return False
     db.session.refresh(held)
-    refund(held)
+    return refund(held)
 
 
-def refund(held: Consultation) -> None:
-    """Give back what was paid for a consultation that will not take place."""
-    if held.payment_status == payments.PAID and held.payment_reference:
-        held.payment_status = payments.provider().refund(
-            held.payment_reference, held.price_amount, held.currency).status
+def refund(held: Consultation) -> bool:
+    """Give back what was paid for a consultation that will not take place (flushes);
+    True when a refund was asked for now."""
+    asked = payments.refund(held)
     db.session.flush()
+    return asked
 
 
 def request_reschedule(patient: User, appointment_id: Any) -> Appointment:

@@ -34,12 +34,16 @@ def price_words(price: Price) -> str:
     if price.status == payments.REFUNDED:
         return _("%(price)s ₸ refunded (payment reference %(reference)s).", price=amount,
                  reference=price.reference)
+    if price.status == payments.REFUND_FAILED:
+        return _("Paid by you: %(price)s ₸ (payment reference %(reference)s); being returned "
+                 "by the contact centre.", price=amount, reference=price.reference)
     return _("Self-pay: %(price)s ₸ — your policy's waiting period lasts until %(date)s. "
              "Charged when you confirm.", price=amount, date=until)
 
 
 def confirm_words(price: Price | None) -> str:
     """The confirm button: it says when confirming charges money, and how much."""
-    if price is not None and price.status not in (payments.PAID, payments.REFUNDED):
+    if price is not None and price.status not in (payments.PAID, payments.REFUNDED,
+                                                  payments.REFUND_FAILED):
         return _("Confirm and pay %(price)s ₸", price=payments.money(price.amount))
     return _("Confirm")

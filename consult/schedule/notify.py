@@ -48,15 +48,16 @@ def send_due_reminders() -> int:
             Appointment.status.in_(HOLDING), column.is_(None),
             Appointment.starts_at > now, Appointment.starts_at <= now + before)).all()
         for appointment in due:
-            if column is Appointment.reminded_day_at and \
-                    appointment.starts_at - appointment.created_at < DAY_BEFORE:
-                continue  # booked less than a day ahead: no "tomorrow" mail
+            # Booked less than a day ahead: no "tomorrow" mail, but settled like one so
+            # it is not looked at again every minute.
+            late = column is Appointment.reminded_day_at and \
+                appointment.starts_at - appointment.created_at < DAY_BEFORE
             # Claim it first: of two processes reminding at once, one queues the mail.
             claimed = db.session.execute(
                 update(Appointment).where(Appointment.id == appointment.id, column.is_(None))
                 .values({column.key: now}).execution_options(synchronize_session=False)
             ).rowcount
-            if not claimed:
+            if not claimed or late:
                 continue
             patient = db.session.get(User, appointment.patient_id)
             if patient is not None:
@@ -89,8 +90,8 @@ def _render(template: str, subject: str, ctx: dict[str, Any]) -> outbox.Rendered
 
 def render_booked(ref: dict[str, Any]) -> outbox.RenderedMail:
     ctx = _context(ref)
-    return _render("appointment_booked", _("Appointment with a specialist: %(specialty)s, "
-                                           "%(when)s", specialty=ctx["specialty"],
+    # Subjects show on lock screens and in mail lists: no specialty, nothing medical.
+    return _render("appointment_booked", _("Appointment with a specialist: %(when)s",
                                            when=ctx["when"]), ctx)
 
 
@@ -108,17 +109,14 @@ def when_words(starts_at: datetime) -> str:
 
 def render_reminder_day(ref: dict[str, Any]) -> outbox.RenderedMail:
     ctx = _context(ref)
-    return _render("appointment_reminder", _("Your appointment with a specialist "
-                                             "(%(specialty)s): %(when)s",
-                                             specialty=ctx["specialty"],
+    return _render("appointment_reminder", _("Your appointment with a specialist: %(when)s",
                                              when=ctx["when_words"]), ctx)
 
 
 def render_reminder_soon(ref: dict[str, Any]) -> outbox.RenderedMail:
     ctx = _context(ref)
     return _render("appointment_reminder", _("Starting soon: your appointment with a "
-                                             "specialist (%(specialty)s), %(when)s",
-                                             specialty=ctx["specialty"],
+                                             "specialist, %(when)s",
                                              when=ctx["when_words"]), ctx)
 
 
@@ -138,7 +136,7 @@ def render_ics(ref: str, locale: str) -> outbox.RenderedAttachment:
     event.add("dtstamp", clock.now())
     event.add("dtstart", appointment.starts_at)
     event.add("dtend", appointment.ends_at)
-    event.add("summary", _("Online consultation: %(specialty)s", specialty=ctx["specialty"]))
+    event.add("summary", _("Online consultation with a doctor"))  # shown in previews
     event.add("description", _("With %(name)s. Open %(url)s five minutes before the start.",
                                name=ctx["specialist"], url=ctx["url"]))
     event.add("url", ctx["url"])

@@ -58,6 +58,7 @@ def appointment_action(appointment_id: int, action: str) -> Response:
     change = ACTIONS.get(action)
     if change is None:
         abort(404)
+    before = appointments.payment_status(current_user, appointment_id)
     try:
         appointment = change(current_user, appointment_id)
         db.session.commit()
@@ -75,29 +76,43 @@ def appointment_action(appointment_id: int, action: str) -> Response:
     held = db.session.get(Consultation, appointment.consultation_id)
     if held is not None:  # the specialist's room shows the answer
         realtime.status(held, appointment_status=appointment.status)
-    flash(_answer_words(action, appointments.prices_of([appointment]).get(appointment.id)),
-          "info")
+    flash(_answer_words(action, appointments.prices_of([appointment]).get(appointment.id),
+                        before), "info")
     return redirect(url_for("consult.appointments_page"))
 
 
-def _answer_words(action: str, price: appointments.Price | None) -> str:
-    """What the patient's answer did, with the money it took or gives back."""
+def _answer_words(action: str, price: appointments.Price | None, before: str | None) -> str:
+    """What the patient's answer did, with the money it took or gives back now (``before``:
+    the payment's status before this answer; a repeated answer moves no money)."""
     amount = payments.money(price.amount) if price is not None else ""
+    after = price.status if price is not None else None
     if action == "confirm":
-        if price is not None and price.status == payments.PAID:
+        if after == payments.PAID and before != payments.PAID:
             return _("Thank you: the appointment is confirmed and %(price)s ₸ is paid "
                      "(payment reference %(reference)s).", price=amount,
-                     reference=price.reference)
+                     reference=price.reference if price is not None else "")
         return _("Thank you: the appointment is confirmed.")
-    refunded = price is not None and price.status == payments.REFUNDED
+    refunded = before == payments.PAID and after == payments.REFUNDED
+    failed = before == payments.PAID and after == payments.REFUND_FAILED
     if action == "reschedule":
+        said = _("Your request for another time was sent to the on-duty doctors.")
         if refunded:
-            return _("Your request for another time was sent to the on-duty doctors; "
+            said = _("Your request for another time was sent to the on-duty doctors; "
                      "%(price)s ₸ will be returned.", price=amount)
-        return _("Your request for another time was sent to the on-duty doctors.")
-    if refunded:
-        return _("The appointment is cancelled; %(price)s ₸ will be returned.", price=amount)
-    return _("The appointment is cancelled.")
+    else:
+        said = _("The appointment is cancelled.")
+        if refunded:
+            said = _("The appointment is cancelled; %(price)s ₸ will be returned.",
+                     price=amount)
+    if failed:
+        said += " " + refund_failed_words(amount)
+    return said
+
+
+def refund_failed_words(amount: str) -> str:
+    """The provider did not return the money: who will."""
+    return _("We could not return %(price)s ₸ automatically; the contact centre will "
+             "return it and call you.", price=amount)
 
 
 @bp.get("/day")

@@ -93,6 +93,10 @@
     if (call.status === "ringing") {
       alerts.ring(key, call.kind === "video" ? t.ring_video : t.ring_audio, {action: {
         label: t.open_call, run: function () { window.location.href = call.url; }}});
+      // A caller whose page vanished never hangs up: stop when the ring runs out (60 s,
+      // as consult/calls.py RING_SECONDS and call.js).
+      setTimeout(function () { alerts.stop(key); },
+                 Math.max(0, 60000 - (call.ringing_for || 0) * 1000));
     } else {
       alerts.stop(key);
     }
