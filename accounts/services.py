@@ -200,6 +200,14 @@ def _one_line(text: str | None, limit: int) -> str | None:
     return " ".join((text or "").split())[:limit] or None
 
 
+class StaffRefused(ValueError):
+    """A staff form's refusal: the message and the form field it is about."""
+
+    def __init__(self, message: str, field: str = "email") -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def specialties(locale: str) -> list[tuple[str, str, bool]]:
     """The specialties list as ``(code, name in locale, active)``, from the provider the
     consultations package registers as ``app.extensions["specialties"]`` (accounts sits
@@ -217,16 +225,16 @@ def _doctor_fields(full_name: str | None, specialty: str | None,
     """
     name = _one_line(full_name, 150)
     if name is None:
-        raise ValueError(_("Enter the doctor's full name: patients see it."))
+        raise StaffRefused(_("Enter the doctor's full name: patients see it."), "full_name")
     code = (specialty or "").strip() or None
     if code is not None and code not in {known for known, _name, _on in specialties("ru")}:
-        raise ValueError(_("There is no specialty %(code)s: choose one from the list, or "
-                           "add it on the specialties page first.", code=code))
+        raise StaffRefused(_("There is no specialty %(code)s: choose one from the list, or "
+                             "add it on the specialties page first.", code=code), "specialty")
     known = tuple(current_app.config["LANGUAGES"])
     unknown = [lang for lang in languages or () if lang not in known]
     if unknown:
-        raise ValueError(_("Unknown language: %(codes)s. Choose from %(known)s.",
-                           codes=", ".join(unknown), known=", ".join(known)))
+        raise StaffRefused(_("Unknown language: %(codes)s. Choose from %(known)s.",
+                             codes=", ".join(unknown), known=", ".join(known)), "languages")
     spoken = ",".join(lang for lang in known if lang in set(languages or ())) or None
     return name, code, spoken
 
@@ -244,7 +252,7 @@ def create_staff(email: str, role: str, *, full_name: str | None = None,
     from activation.rules import RuleError, parse_email
 
     if role not in STAFF_ROLES:
-        raise ValueError(_("Choose a role: doctor, operator or admin."))
+        raise StaffRefused(_("Choose a role: doctor, operator or admin."), "role")
     try:
         address = parse_email(email)
     except RuleError as exc:
@@ -254,9 +262,10 @@ def create_staff(email: str, role: str, *, full_name: str | None = None,
     user = User(email=address, role=role, full_name=_one_line(full_name, 150),
                 language=language, created_at=clock.now())
     if role == "doctor":
-        if not (on_duty or (specialty or "").strip()):
-            raise ValueError(_("A doctor is on duty, a specialist, or both: say which."))
         name, code, spoken = _doctor_fields(full_name, specialty, languages)
+        if not (on_duty or code):
+            raise StaffRefused(_("A doctor is on duty, a specialist, or both: say which."),
+                               "on_duty")
         user.full_name, user.specialty, user.languages = name, code, spoken
         user.pediatric, user.on_duty_doctor = pediatric, on_duty
         user.profile_line = _one_line(profile_line, 200)
@@ -273,9 +282,10 @@ def update_staff_profile(user: User, *, full_name: str | None, specialty: str | 
     """Change what others see of a staff member (for doctors, also what they do); returns
     ``{field: new value}`` of what changed (for the audit log). Raises ValueError."""
     if user.role == "doctor":
-        if not (on_duty or (specialty or "").strip()):
-            raise ValueError(_("A doctor is on duty, a specialist, or both: say which."))
         name, code, spoken = _doctor_fields(full_name, specialty, languages)
+        if not (on_duty or code):
+            raise StaffRefused(_("A doctor is on duty, a specialist, or both: say which."),
+                               "on_duty")
         wanted: dict[str, Any] = {
             "full_name": name, "specialty": code, "languages": spoken,
             "pediatric": pediatric, "on_duty_doctor": on_duty,

@@ -35,6 +35,13 @@ def _specialty_choices() -> list[tuple[str, str]]:
         for code, name, active in services.specialties(str(get_locale() or "ru"))]
 
 
+def _error_on(form: StaffForm | StaffProfileForm, exc: ValueError, default: str) -> None:
+    """Show a refusal under the field it is about (``StaffRefused.field``)."""
+    name = getattr(exc, "field", default)
+    field = getattr(form, name, None) or getattr(form, default)
+    field.errors = [str(exc)]
+
+
 def _page(form: StaffForm, status: int = 200) -> tuple[str, int]:
     return render_template("staff/index.html", form=form, staff=_staff(),
                            role_names=ROLE_NAMES), status
@@ -55,7 +62,7 @@ def index() -> str | Response | tuple[str, int]:
                 languages=form.languages.data, profile_line=form.profile_line.data)
         except ValueError as exc:
             db.session.rollback()
-            form.email.errors = [str(exc)]
+            _error_on(form, exc, "email")
             return _page(form, 422)
         audit.append("staff.created", actor=current_user, subject=f"user:{user.id}",
                      details={"role": user.role, "email": user.email})
@@ -87,7 +94,7 @@ def edit(user_id: int) -> str | Response | tuple[str, int]:
                 languages=form.languages.data, profile_line=form.profile_line.data)
         except ValueError as exc:
             db.session.rollback()
-            form.full_name.errors = [str(exc)]
+            _error_on(form, exc, "full_name")
             return _edit_page(user, form, 422)
         if changed:
             audit.append("staff.profile_changed", actor=current_user, subject=f"user:{user.id}",

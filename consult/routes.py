@@ -69,9 +69,12 @@ def new() -> str | Response | tuple[str, int]:
     if not decisions:
         return render_template("consult/new.html", form=form, decisions=decisions,
                                no_coverage=True)
+    # Said before the form is filled in: who already has a consultation open, with a link.
+    busy = {pid: cid for pid, cid in services.open_by_person(current_user).items()
+            if pid in decisions}
     if not form.validate_on_submit():
         return render_template("consult/new.html", form=form, decisions=decisions,
-                               infants=infants)
+                               infants=infants, busy=busy)
     req = services.ConsultationRequest(form.insured_id.data, form.complaint.data,
                                        form.channel.data, bool(form.confirm_self_pay.data),
                                        form.red_flags(), form.wants_to_continue())
@@ -80,8 +83,13 @@ def new() -> str | Response | tuple[str, int]:
         db.session.commit()
     except RedFlagsNeedChoice as exc:  # nothing was written: advise, offer to go on
         db.session.rollback()
+        # Continuing may charge: the amount and why are on this screen and its button.
+        chosen = str(form.insured_id.data or "")
+        decision = decisions.get(int(chosen)) if chosen.isdigit() else None
+        charge = decision if decision is not None and decision.kind == "self_pay" and \
+            form.confirm_self_pay.data else None
         return render_template("consult/emergency.html", form=form, signs=exc.signs,
-                               sign_labels=redflags.LABELS)
+                               sign_labels=redflags.LABELS, charge=charge)
     except ConsultRefused as exc:
         db.session.rollback()
         if not isinstance(exc, OpenConsultationExists):  # that one is said once, on top

@@ -218,6 +218,14 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
     return consultation
 
 
+def open_by_person(patient: User) -> dict[int, int]:
+    """The account's people with a consultation open now (waiting, scheduled or
+    active): insured id → that consultation's id."""
+    return {insured_id: cid for cid, insured_id in db.session.execute(
+        select(Consultation.id, Consultation.insured_id).where(
+            Consultation.patient_id == patient.id, Consultation.status.in_(OPEN)))}
+
+
 def cancel(patient: User, consultation_id: int) -> Consultation:
     """The patient leaves the queue; a self-pay payment is refunded (flushes)."""
     consultation = own_consultation(patient, consultation_id)

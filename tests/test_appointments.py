@@ -50,6 +50,7 @@ def test_the_booking_email_carries_a_calendar_file_that_calendars_read(app, refe
         event["description"])
     assert "Cardiology" not in message.subject and "Кардиология" not in message.subject
     assert calendar["version"] == "2.0" and calendar["prodid"]
+    assert str(event["status"]) == "TENTATIVE"  # until the patient confirms
     assert "09:00" in message.body or "9:00" in message.body
 
 

@@ -4,6 +4,7 @@ the queue shows the patient's language against the doctor's."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -100,8 +101,15 @@ def test_the_admin_adds_a_doctor_with_a_specialty_picker_and_languages(client, n
     nameless = client.post("/staff/", data={"email": "doc@clinic.kz", "role": "doctor",
                                             "specialty": "cardiology"})
     assert nameless.status_code == 422
-    assert "Enter the doctor&#39;s full name: patients see it." in nameless.get_data(
-        as_text=True)
+    html = nameless.get_data(as_text=True)
+    # Said under the name field, the one to correct (not under the email).
+    assert re.search(r'id="full_name-error">\s*Enter the doctor&#39;s full name: patients '
+                     r'see it\.', html), html
+    bare = client.post("/staff/", data={"email": "doc@clinic.kz", "role": "doctor",
+                                        "full_name": "Kim Ivan"})
+    assert bare.status_code == 422
+    assert re.search(r'id="on_duty-error">\s*A doctor is on duty, a specialist, or both',
+                     bare.get_data(as_text=True))
     r = client.post("/staff/", data={
         "email": "doc@clinic.kz", "role": "doctor", "full_name": "Kim Ivan",
         "specialty": "cardiology", "languages": ["ru", "kk"], "profile_line": "Cardiologist"})

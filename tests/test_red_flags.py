@@ -277,6 +277,10 @@ def test_a_second_request_gets_one_message_with_a_link_to_the_open_one(client, p
     assert api.json["consultation_url"] == f"/api/v1/consultations/{open_id}"
     assert "errors" not in api.json
     assert count() == 1
+    # Said before anything is filled in: opening the form again shows the link, no form.
+    page = client.get("/consult/new").get_data(as_text=True)
+    assert page.count("already has a consultation in progress") == 1
+    assert f'href="/consult/{open_id}"' in page and 'id="request-form"' not in page
 
 
 def test_the_account_page_says_the_place_in_line_then_who_the_doctor_is(app, client, patient):
@@ -313,4 +317,13 @@ def test_after_activation_the_next_step_is_to_check_the_email(client, frozen_clo
 def test_a_huge_person_id_with_a_checklist_is_a_clear_refusal(client, patient):
     r = client.post("/api/v1/consultations", json=request_body(patient[1], insured_id=2**70))
     assert r.status_code == 422 and "insured_id" in r.json["errors"]
+    assert count() == 0
+
+
+def test_the_emergency_screen_names_the_amount_continuing_would_charge(client, patient):
+    """Money is never taken unseen: in the waiting period "continue anyway" pays."""
+    r = client.post("/consult/new", data=form(patient[1], flag_breathing="yes"))
+    page = " ".join(r.get_data(as_text=True).replace("\u00a0", " ").split())
+    assert "Continue to a doctor anyway and pay 5 000 ₸" in page
+    assert "waiting period lasts until" in page
     assert count() == 0

@@ -140,7 +140,9 @@ def render_ics(ref: str, locale: str) -> outbox.RenderedAttachment:
     event.add("description", _("With %(name)s. Open %(url)s five minutes before the start.",
                                name=ctx["specialist"], url=ctx["url"]))
     event.add("url", ctx["url"])
-    event.add("status", "CANCELLED" if appointment.status == "cancelled" else "CONFIRMED")
+    # Booked is not yet agreed: tentative until the patient confirms.
+    event.add("status", {"cancelled": "CANCELLED", "confirmed": "CONFIRMED"}.get(
+        appointment.status, "TENTATIVE"))
     calendar.add_component(event)
     return outbox.RenderedAttachment(f"appointment-{appointment.id}.ics",
                                      "text/calendar; charset=utf-8; method=PUBLISH",

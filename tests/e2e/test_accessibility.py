@@ -104,6 +104,7 @@ PAGES: list[Page] = [
     Page("document (patient)", "patient", "documents.view",
          lambda d: f"/documents/{d['document']}"),
     Page("connection check (patient)", "patient", "consult.check", _fixed("/consult/check")),
+    # One open already: the page says so with a link, and offers no form.
     Page("new request, one open", "patient", "consult.new", _fixed("/consult/new")),
     # A patient in the queue, and one who has never asked.
     Page("account, waiting", "waiting", "activation.account", _fixed("/account")),
@@ -114,8 +115,6 @@ PAGES: list[Page] = [
          status=422, act=_request("")),
     Page("emergency advice (a red flag)", "newcomer", "consult.new", _fixed("/consult/new"),
          act=_request("Chest pain and short of breath since the morning", red_flag=True)),
-    Page("new request refused, one is open", "patient", "consult.new",
-         _fixed("/consult/new"), status=409, act=_request("A rash on my arm")),
     # The on-duty doctor, on shift with a patient waiting.
     Page("desk, on shift", "doctor", "consult.desk", _fixed("/consult/desk")),
     Page("room, active (doctor)", "doctor", "consult.room",
