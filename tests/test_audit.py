@@ -267,6 +267,8 @@ def test_an_operator_sees_entries_newest_first(audit_app, client):
     assert "consultation:5" in page and "10.0.0.7" in page and "op@insurer.kz" in page
     assert page.index("user:42") < page.index("consultation:5")
     assert 'class="table-wrap"' in page and '<caption id="audit-caption">' in page
+    # Actions in words, not codes (the code stays only as the filter's value).
+    assert "<td>Staff account created</td>" in page and ">staff.created<" not in page
 
 
 def test_an_admin_may_see_the_log_and_a_patient_may_not(audit_app, client):
