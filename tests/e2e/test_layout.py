@@ -18,6 +18,7 @@ from tests.e2e.test_consultation_flow import sign_in
 
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 720}
+LAPTOP = {"width": 1280, "height": 800}
 IN_VIEW = """(el) => { const r = el.getBoundingClientRect();
   return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }"""
 
@@ -33,6 +34,33 @@ def chatty(client: Any) -> dict[str, Any]:
                                   f"Message number {i + 1}: how the throat feels today")
         db.session.commit()
     return c
+
+
+@pytest.fixture
+def red_flag_room(client: Any) -> dict[str, Any]:
+    """An active chat consultation whose patient answered "yes" to chest pain and went on
+    anyway, with a long complaint: the doctor's room has a tall header."""
+    from datetime import UTC, datetime
+
+    from core import clock
+    from tests.consult_helpers import NO_RED_FLAGS_FORM, activated_patient, on_shift_doctor
+
+    clock.freeze(datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
+    patient, insured = activated_patient(client)
+    clock.freeze(datetime(2026, 3, 30, 6, 0, tzinfo=UTC))
+    doctor = on_shift_doctor(full_name="Әлия Сәрсенова")
+    answers = {name.removeprefix("flag_"): name == "flag_chest_pain" for name in NO_RED_FLAGS_FORM}
+    complaint = ("Pressure in the chest for two hours, spreading to the left arm and the jaw; "
+                 "short of breath when climbing stairs, sweating, nausea since the morning. ") * 2
+    with writing():
+        c = services.request_consultation(patient, services.ConsultationRequest(
+            insured.id, complaint, "chat", red_flags=answers, continue_anyway=True), "en")
+        services.take(doctor, c.id)
+        for i in range(6):
+            services.send_message(patient.id if i % 2 else doctor.id, c.id, f"redflag-{i:04d}",
+                                  f"Message {i + 1} about the chest pain")
+        db.session.commit()
+    return {"id": c.id, "patient": patient, "doctor": doctor}
 
 
 def open_page(browser: Any, viewport: dict[str, int], locale: str = "en-US") -> Any:
@@ -110,6 +138,57 @@ def test_on_a_phone_document_cards_and_review_badges_fit_the_panel(
     page.context.close()
 
 
+OVERLAP = """([a, b]) => { const r = a.getBoundingClientRect(), s = b.getBoundingClientRect();
+  return r.left < s.right && s.left < r.right && r.top < s.bottom && s.top < r.bottom; }"""
+
+
+def test_on_a_phone_alert_banners_do_not_hide_what_they_announce(browser, demo_server, chatty):
+    page = open_page(browser, PHONE)
+    with screenshots_on_failure({"patient": page}, "layout-banners"):
+        sign_in(page, demo_server.url, chatty["patient"], with_code=False)
+        page.goto(f"{demo_server.url}/consult/{chatty['id']}")
+        expect(page.locator("#connection")).to_have_text("Connected.")
+        # As when the doctor takes the patient: the banner pushes the page down, the
+        # status line and the coverage line stay in sight below it.
+        page.evaluate("window.pdAlerts.notify('started', window.pdAlerts.t.started, "
+                      "{urgent: true})")
+        started = page.get_by_role("alert").filter(has_text="The doctor is here")
+        expect(started).to_be_visible()
+        assert started.evaluate(IN_VIEW)
+        for line in ("#status-label", ".room-head > p:nth-of-type(2)"):
+            target = page.locator(line)
+            assert target.evaluate(IN_VIEW), line
+            assert not page.evaluate(OVERLAP, [started.element_handle(),
+                                               target.element_handle()]), line
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "layout-banner-started-phone.png"))
+        started.get_by_role("button", name="Dismiss").click()
+        expect(started).to_have_count(0)
+
+        # Scrolled down to the chat, a ringing call's banner is in sight and leaves the
+        # message box free; "Show the call" brings the call card out from under it.
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.evaluate("window.pdAlerts.ring('layout', 'The doctor is calling you', {action: "
+                      "{label: 'Show the call', run: () => document.getElementById('calls')"
+                      ".scrollIntoView({block: 'center'})}})")
+        ring = page.get_by_role("alert").filter(has_text="The doctor is calling you")
+        expect(ring).to_be_visible()
+        assert ring.evaluate(IN_VIEW)
+        box = page.get_by_label("Message")
+        assert box.evaluate(IN_VIEW)
+        assert not page.evaluate(OVERLAP, [ring.element_handle(), box.element_handle()])
+        ring.get_by_role("button", name="Show the call").click()
+        calls = page.locator("#calls h2")
+        page.wait_for_function("""() => { const r = document.querySelector('#calls h2')
+            .getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }""")
+        assert not page.evaluate(OVERLAP, [ring.element_handle(), calls.element_handle()])
+        page.screenshot(path=str(ARTIFACTS / "layout-banner-ring-phone.png"))
+        ring.get_by_role("button", name="Dismiss").click()
+        expect(ring).to_have_count(0)
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.context.close()
+
+
 @pytest.mark.parametrize("lang", ["ru", "kk", "en"])
 def test_on_a_phone_the_header_is_short_and_its_menu_works_by_keyboard(
         browser, demo_server, chatty, lang):
@@ -168,6 +247,37 @@ def test_on_a_desktop_the_doctor_sees_the_chat_beside_the_conclusion_form(
     page.context.close()
 
 
+def test_on_a_laptop_the_doctor_sees_chat_and_conclusion_at_once_despite_a_tall_header(
+        browser, demo_server, red_flag_room):
+    page = open_page(browser, LAPTOP)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with screenshots_on_failure({"doctor": page}, "layout-doctor-room-red-flag"):
+        sign_in(page, demo_server.url, red_flag_room["doctor"], with_code=True)
+        page.wait_for_url("**/consult/desk")
+        page.goto(f"{demo_server.url}/consult/{red_flag_room['id']}")
+        expect(page.locator("#connection")).to_have_text("Connected.")
+        expect(page.locator("#red-flags .badge.red-flag")).to_be_visible()
+        # Without scrolling: the message box and the first field of the conclusion.
+        assert page.evaluate("window.scrollY") == 0
+        page.screenshot(path=str(ARTIFACTS / "layout-doctor-room-red-flag-opened.png"))
+        assert page.get_by_label("Message").evaluate(IN_VIEW)
+        assert page.get_by_role("region", name="Close with a conclusion") \
+            .get_by_label("Complaint").evaluate(IN_VIEW)
+        # The chat follows the call card: no gap left by the tall header beside it.
+        gap = page.evaluate("""() => document.querySelector('section.chat')
+            .getBoundingClientRect().top
+            - document.querySelector('.calls').getBoundingClientRect().bottom""")
+        assert gap <= 40
+        # Scrolled to the end, the chat is still on screen beside the form.
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        assert page.get_by_label("Message").evaluate(IN_VIEW)
+        assert page.get_by_role("button", name="Close the consultation").evaluate(IN_VIEW)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "layout-doctor-room-red-flag.png"))
+        assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"]
+    page.context.close()
+
+
 def test_the_audit_log_uses_the_width_of_a_desktop(browser, demo_server):
     from tests.accounts_helpers import make_user
 
@@ -184,4 +294,74 @@ def test_the_audit_log_uses_the_width_of_a_desktop(browser, demo_server):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "layout-audit-desktop.png"))
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+    page.context.close()
+
+
+@pytest.fixture
+def admin_with_staff() -> Any:
+    """An admin, a few staff accounts (a doctor with languages and a profile line) and a
+    specialty with long names: the tables of the staff and specialties pages are wide."""
+    from consult.schedule.models import Specialty
+    from tests.accounts_helpers import make_user
+
+    with writing():
+        admin = make_user("admin", email="admin@clinic.kz", full_name="Админ Админов")
+        make_user("doctor", email="zhanar.abdrakhmanova.cardiology@clinic.kz",
+                  full_name="Жанар Абдрахманова", specialty="cardiology", languages="kk,ru",
+                  profile_line="Cardiologist, 12 years of practice, adults and teenagers")
+        make_user("operator", email="operator.contact.centre@clinic.kz", full_name="Operator")
+        db.session.add(Specialty(code="paediatric_cardiology", name_ru="Детская кардиология",
+                                 name_kk="Балалар кардиологиясы",
+                                 name_en="Paediatric cardiology", slot_minutes=30))
+        db.session.commit()
+    return admin
+
+
+@pytest.mark.parametrize("path", ["/staff/", "/consult/specialties"])
+def test_staff_tables_fit_a_desktop_and_scroll_inside_their_region_on_a_phone(
+        browser, demo_server, admin_with_staff, path):
+    page = open_page(browser, DESKTOP)
+    sign_in(page, demo_server.url, admin_with_staff, with_code=True)
+    page.goto(f"{demo_server.url}{path}")
+    region = page.locator(".table-wrap[role=region]")
+    expect(region).to_be_visible()
+    # On a desktop the whole table shows: nothing clipped inside its region.
+    assert region.evaluate("r => r.scrollWidth <= r.clientWidth")
+    if path == "/staff/":
+        edit = page.get_by_role("link", name="Edit").last
+        assert edit.evaluate(IN_VIEW.replace("r.top >= 0 && r.bottom <= window.innerHeight",
+                                             "r.left >= 0 && r.right <= window.innerWidth"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
+
+    # On a phone the table scrolls inside its region (reachable by keyboard); the page
+    # itself does not scroll sideways.
+    page.set_viewport_size(PHONE)
+    page.reload()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert region.evaluate("r => r.scrollWidth > r.clientWidth")
+    assert region.get_attribute("tabindex") == "0"
+    region.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('.table-wrap').scrollLeft > 0")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"layout-table-phone{path.replace('/', '-')}.png"))
+    page.context.close()
+
+
+
+def test_a_list_of_cards_has_no_markers_and_a_lone_card_takes_the_row(browser, demo_server):
+    page = open_page(browser, DESKTOP)
+    page.goto(demo_server.url + "/")
+    widths = page.evaluate("""() => {
+        const main = document.querySelector('main');
+        main.insertAdjacentHTML('beforeend', '<ol class="cards" id="one"><li class="card">A</li>'
+          + '</ol><ul class="cards" id="two"><li class="card">A</li><li class="card">B</li></ul>');
+        const one = document.querySelector('#one'), two = document.querySelector('#two');
+        return {marker: getComputedStyle(one.firstChild).listStyleType,
+                pad: getComputedStyle(one).paddingLeft, list: one.clientWidth,
+                lone: one.firstChild.offsetWidth, pair: two.firstChild.offsetWidth};
+    }""")
+    assert widths["marker"] == "none" and widths["pad"] == "0px"
+    assert widths["lone"] == widths["list"]  # a single card spans the row
+    assert widths["pair"] < widths["list"] / 2  # two cards share it
     page.context.close()
