@@ -181,6 +181,18 @@
       }
       title();
     },
+    /** A patient's call heard on another page (the desk, another room): rings with a
+     * link to its room until it is answered, declined or over, or the ring runs out
+     * (60 s, as consult/calls.py RING_SECONDS: a vanished caller never hangs up). */
+    elsewhere: function (call, text, openLabel) {
+      var key = "elsewhere-call-" + call.id;
+      if (call.status !== "ringing") { window.pdAlerts.stop(key); return; }
+      window.pdAlerts.ring(key, text, {action: {label: openLabel, run: function () {
+        window.location.href = call.url;
+      }}});
+      setTimeout(function () { window.pdAlerts.stop(key); },
+                 Math.max(0, 60000 - (call.ringing_for || 0) * 1000));
+    },
     dismiss: dismiss,
     t: t,
     get silent() { return silent(); }

@@ -89,17 +89,7 @@
   // the call is answered (in the room), declined or over.
   socket.on("ring", function (call) {
     if (!alerts || call.caller !== "patient") { return; }
-    var key = "desk-call-" + call.id;
-    if (call.status === "ringing") {
-      alerts.ring(key, call.kind === "video" ? t.ring_video : t.ring_audio, {action: {
-        label: t.open_call, run: function () { window.location.href = call.url; }}});
-      // A caller whose page vanished never hangs up: stop when the ring runs out (60 s,
-      // as consult/calls.py RING_SECONDS and call.js).
-      setTimeout(function () { alerts.stop(key); },
-                 Math.max(0, 60000 - (call.ringing_for || 0) * 1000));
-    } else {
-      alerts.stop(key);
-    }
+    alerts.elsewhere(call, call.kind === "video" ? t.ring_video : t.ring_audio, t.open_call);
   });
   setInterval(refresh, 30000); // waiting times move on even when nobody joins
 })();

@@ -228,15 +228,7 @@
   // that room (this room's own calls are call.js's).
   socket.on("ring", function (call) {
     if (!alerts || side !== "doctor" || call.consultation === cid || call.caller !== "patient") { return; }
-    var key = "other-call-" + call.id;
-    if (call.status === "ringing") {
-      alerts.ring(key, call.kind === "video" ? t.ring_video : t.ring_audio, {action: {
-        label: t.open_call, run: function () { window.location.href = call.url; }}});
-      setTimeout(function () { alerts.stop(key); },
-                 Math.max(0, 60000 - (call.ringing_for || 0) * 1000));
-    } else {
-      alerts.stop(key);
-    }
+    alerts.elsewhere(call, call.kind === "video" ? t.ring_video : t.ring_audio, t.open_call);
   });
   socket.on("receipt", function (r) { if (r.consultation === cid) { marks = r.marks; showMarks(); } });
   socket.on("position", function (w) { if (w.consultation === cid) { showWait(w); } });

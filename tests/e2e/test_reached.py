@@ -165,3 +165,25 @@ def test_silenced_alerts_stay_silent_after_a_reload_and_still_show_the_banner(pa
     chat.get_by_role("button", name="Decline").click()
     chat.wait_for_function(RING_SILENT)
     assert pages["errors"] == []
+
+
+def test_a_patients_call_rings_on_the_doctors_desk_with_a_link_to_the_room(pages, waiting):
+    """The doctor went back to the desk: the patient's call rings there too, and the
+    banner leads to the room, where the call is answered."""
+    desk, chat = pages["doctor"], pages["patient"]
+    desk.locator("#queue li.card").get_by_role("button", name="Take").click()
+    expect(chat.locator("#status-label")).to_have_text("In progress")
+    room_url = desk.url
+    with desk.expect_response(lambda r: r.url.endswith("/api/v1/queue")):
+        desk.goto(room_url.split("/consult/")[0] + "/consult/desk")  # its socket is up
+    expect(chat.locator("#connection")).to_have_text("Connected.")
+    chat.get_by_role("button", name="Audio call").click()
+    banner = desk.get_by_role("alert").filter(has_text="A patient is calling you (audio call).")
+    expect(banner).to_be_visible()
+    desk.wait_for_function(RING_PLAYING)
+    banner.get_by_role("button", name="Open the consultation").click()
+    desk.wait_for_url(f"**/consult/{waiting['id']}")
+    desk.get_by_role("button", name="Accept").click()
+    expect(desk.locator("#call-status")).to_have_text("In the call")
+    expect(chat.locator("#call-status")).to_have_text("In the call")
+    assert pages["errors"] == []
