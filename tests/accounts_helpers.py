@@ -42,3 +42,17 @@ def sign_in(client: Any, user: User, code: str | None = None) -> Any:
         assert r.status_code == 302 and "/login/code" in r.headers["Location"], r.status_code
         r = client.post("/login/code", data={"code": code or code_for(user)})
     return r
+
+
+def signed_in_clients(app, *users):
+    """A test client per user, signed in (staff through TOTP), reading English; the
+    sign-in limits relaxed for the many sign-ins of one test."""
+    app.config.update(RATELIMIT_LOGIN_ACCOUNT_IP="1000 per minute",
+                      RATELIMIT_SECOND_FACTOR="1000 per minute")
+    out = []
+    for user in users:
+        c = app.test_client()
+        c.set_cookie("lang", "en")
+        assert sign_in(c, user).status_code == 302
+        out.append(c)
+    return out

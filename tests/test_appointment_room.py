@@ -12,21 +12,13 @@ from consult.schedule.models import Appointment
 from core import clock
 from core.db import writing
 from core.extensions import db
-from tests.accounts_helpers import sign_in
+from tests.accounts_helpers import signed_in_clients
 from tests.document_helpers import jpeg_bytes, upload
 from tests.schedule_helpers import MONDAY, _at, _request, self_pay_referral
 
 
 def _clients(app, *users):
-    app.config.update(RATELIMIT_LOGIN_ACCOUNT_IP="1000 per minute",
-                      RATELIMIT_SECOND_FACTOR="1000 per minute")
-    out = []
-    for user in users:
-        c = app.test_client()
-        c.set_cookie("lang", "en")
-        assert sign_in(c, user).status_code == 302
-        out.append(c)
-    return out
+    return signed_in_clients(app, *users)
 
 
 def test_the_room_opens_five_minutes_before_and_the_conclusion_reaches_the_history(app,

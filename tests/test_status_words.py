@@ -17,21 +17,13 @@ from consult.routes import duration_label
 from consult.schedule import booking
 from core import clock
 from core.extensions import db, socketio
-from tests.accounts_helpers import make_user, sign_in
+from tests.accounts_helpers import make_user, signed_in_clients
 from tests.document_helpers import jpeg_bytes, upload
 from tests.schedule_helpers import MONDAY, _at, _request
 
 
 def _clients(app, *users):
-    app.config.update(RATELIMIT_LOGIN_ACCOUNT_IP="1000 per minute",
-                      RATELIMIT_SECOND_FACTOR="1000 per minute")
-    out = []
-    for user in users:
-        c = app.test_client()
-        c.set_cookie("lang", "en")
-        assert sign_in(c, user).status_code == 302
-        out.append(c)
-    return out
+    return signed_in_clients(app, *users)
 
 
 def _text(page: str) -> str:
