@@ -35,6 +35,20 @@ def _text(page: str) -> str:
     return re.sub(r"\s+", " ", words.replace("\u00a0", " "))
 
 
+def _paid_in_the_queue(client):
+    """A patient in the waiting period who paid to join the on-duty queue (Monday
+    06:00): the patient and the consultation."""
+    from tests.consult_helpers import activated_patient
+
+    clock.freeze(_at(MONDAY, 6) - timedelta(days=10))
+    patient, insured = activated_patient(client)
+    clock.freeze(_at(MONDAY, 6))
+    c = services.request_consultation(patient, services.ConsultationRequest(
+        insured.id, "Headache", "chat", True), "en")
+    db.session.commit()
+    return patient, c
+
+
 def _booked(client) -> tuple[dict, Appointment]:
     r = self_pay_referral(client)
     appointment = booking.book(r["doctor"], r["consultation"].id, _request(r, 11))
@@ -118,15 +132,9 @@ class RefundRefused(payments.SandboxProvider):
 
 def test_a_refused_refund_keeps_the_receipt_and_says_who_returns_the_money(
         app, client, no_csrf):
-    from tests.consult_helpers import activated_patient
 
     app.config["PAYMENT_PROVIDER"] = f"{__name__}:RefundRefused"
-    clock.freeze(_at(MONDAY, 6) - timedelta(days=10))
-    patient, insured = activated_patient(client)
-    clock.freeze(_at(MONDAY, 6))
-    c = services.request_consultation(patient, services.ConsultationRequest(
-        insured.id, "Headache", "chat", True), "en")
-    db.session.commit()
+    patient, c = _paid_in_the_queue(client)
     page = _patient_client(app, patient)
     left = _text(page.post(f"/consult/{c.id}/cancel", follow_redirects=True)
                  .get_data(as_text=True))
@@ -160,14 +168,8 @@ def test_the_history_keeps_a_receipt_paid_then_refunded(app, client, no_csrf):
 
 def test_leaving_the_queue_says_the_payment_is_returned_and_history_shows_it(
         app, client, no_csrf):
-    from tests.consult_helpers import activated_patient
 
-    clock.freeze(_at(MONDAY, 6) - timedelta(days=10))
-    patient, insured = activated_patient(client)
-    clock.freeze(_at(MONDAY, 6))
-    c = services.request_consultation(patient, services.ConsultationRequest(
-        insured.id, "Headache", "chat", True), "en")
-    db.session.commit()
+    patient, c = _paid_in_the_queue(client)
     reference = c.payment_reference
     page = _patient_client(app, patient)
     left = _text(page.post(f"/consult/{c.id}/cancel", follow_redirects=True)
