@@ -2,8 +2,9 @@
 
 import sys
 
-from core.app import async_mode, create_app, settle_memory
-from core.cli import demo_requested
+from core.app import async_mode, settle_memory
+from service import create_app
+from service.serve import demo_requested
 
 # `flask serve --demo` must build the app in demo mode before the command runs.
 app = create_app({"DEMO": True} if demo_requested(sys.argv) else None)

@@ -17,12 +17,18 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from flask import has_request_context, request
-from sqlalchemy import JSON, Connection, Integer, String, bindparam, select, update
+from sqlalchemy import JSON, Connection, Engine, Integer, String, bindparam, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import clock
-from core.db import UTCDateTime, insert_ignoring_conflicts, request_is_writer, writing
-from core.extensions import db
+from core.db import (
+    UTCDateTime,
+    insert_ignoring_conflicts,
+    request_is_writer,
+    rowcount,
+    separate_session,
+)
+from core.extensions import Model, db
 
 GENESIS = "0" * 64
 HEAD_ID = 1
@@ -55,7 +61,7 @@ ACTIONS = (
 )
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """One thing that happened. Never updated or deleted."""
 
     __tablename__ = "audit_entry"
@@ -74,7 +80,7 @@ class AuditEntry(db.Model):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class AuditHead(db.Model):
+class AuditHead(Model):
     """The newest entry (one row, id 1): so that deleting the newest entries shows."""
 
     __tablename__ = "audit_head"
@@ -111,7 +117,7 @@ def append(action: str, *, actor: Actor | None = None, subject: str | None = Non
     ``ip`` defaults to the request's remote address. ``details`` must be JSON data.
     Appends are serialised on the head row, so the chain has one order.
     """
-    return _append(db.session, action, actor, subject, details, ip)
+    return _append(db.session(), action, actor, subject, details, ip)
 
 
 def append_now(action: str, *, actor: Actor | None = None, subject: str | None = None,
@@ -124,8 +130,8 @@ def append_now(action: str, *, actor: Actor | None = None, subject: str | None =
     would wait for it forever: there the entry joins the request's own transaction.
     """
     if request_is_writer():
-        return _append(db.session, action, actor, subject, details, ip)
-    with writing(), Session(db.engine, expire_on_commit=False) as session:
+        return _append(db.session(), action, actor, subject, details, ip)
+    with separate_session(db.engine) as session:
         entry = _append(session, action, actor, subject, details, ip)
         session.commit()
     return entry
@@ -135,7 +141,8 @@ def append_now(action: str, *, actor: Actor | None = None, subject: str | None =
 # the head from that value with one conditional UPDATE (which also locks the row), so
 # the common case is two statements; if another process moved the head meanwhile, or
 # a transaction rolled back, the UPDATE matches nothing and the head is read afresh.
-_head_cache: weakref.WeakKeyDictionary[Any, tuple[int, str]] = weakref.WeakKeyDictionary()
+_head_cache: weakref.WeakKeyDictionary[Engine | Connection, tuple[int, str]] = (
+    weakref.WeakKeyDictionary())
 _cache_lock = threading.Lock()
 _MOVE_HEAD = (
     update(AuditHead)
@@ -173,9 +180,9 @@ def _append(session: Session, action: str, actor: Actor | None, subject: str | N
     entry = None
     if cached is not None:
         entry = chained(*cached)
-        moved = session.execute(_MOVE_HEAD, {
+        moved = rowcount(session.execute(_MOVE_HEAD, {
             "seen_id": cached[0], "seen_hash": cached[1],
-            "new_id": entry.id, "new_hash": entry.hash}).rowcount
+            "new_id": entry.id, "new_hash": entry.hash}))
         if moved != 1:
             entry = None
     if entry is None:

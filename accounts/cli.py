@@ -8,10 +8,11 @@ import click
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 
-from accounts import audit, services
+from accounts import audit, services, sessions
+from accounts.models import User
+from accounts.services import StaffRefused
 from core.access import STAFF_ROLES
-from core.db import writing
-from core.extensions import db
+from core.unit import transaction
 
 
 @click.group("staff")
@@ -39,19 +40,17 @@ def add(email: str, role: str, specialty: str | None, on_duty: bool, pediatric: 
         full_name: str | None, speaks: str, profile_line: str | None, language: str) -> None:
     """Create a staff account; it receives a link to set its password."""
     languages = [code.strip() for code in speaks.split(",") if code.strip()]
-    with force_locale("en"), writing():
+    with force_locale("en"), transaction():
         try:
             user = services.create_staff(email, role, full_name=full_name, specialty=specialty,
                                          pediatric=pediatric, on_duty=on_duty,
                                          language=language, languages=languages,
                                          profile_line=profile_line)
-        except ValueError as exc:
-            db.session.rollback()
+        except StaffRefused as exc:
             click.echo(f"Not added: {exc}", err=True)
-            sys.exit(1)
+            sys.exit(1)  # the transaction rolls back
         audit.append("staff.created", subject=f"user:{user.id}",
                      details={"role": role, "email": user.email, "by": "cli"})
-        db.session.commit()
     click.echo(f"Added {role} {user.email}; a set-password link is in the outbox.")
 
 
@@ -61,10 +60,7 @@ def add(email: str, role: str, specialty: str | None, on_duty: bool, pediatric: 
 @with_appcontext
 def change_role(email: str, role: str) -> None:
     """Give a staff member another role; their sessions end so it applies at once."""
-    from accounts import sessions
-    from accounts.models import User
-
-    with writing():
+    with transaction():
         user = services.find_by_email(email.strip().lower())
         if user is None or not isinstance(user, User) or not user.is_staff:
             click.echo(f"Not changed: no staff account {email}", err=True)
@@ -74,5 +70,4 @@ def change_role(email: str, role: str) -> None:
         sessions.end_all(user)
         audit.append("staff.role_changed", subject=f"user:{user.id}",
                      details={"from": old, "to": role, "by": "cli"})
-        db.session.commit()
     click.echo(f"{user.email}: {old} -> {role}; their sessions have ended.")

@@ -10,10 +10,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.access import STAFF_ROLES
 from core.db import UTCDateTime
-from core.extensions import db
+from core.extensions import Model
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who signs in. A patient account serves exactly one product line; staff
     (doctor, operator, admin) have none."""
 
@@ -54,7 +54,7 @@ class User(UserMixin, db.Model):
         return str(self.id)
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One signed-in browser. The cookie holds a random id; only its SHA-256 is here,
     so a revoked or expired row makes a copied cookie worthless."""
 
@@ -70,7 +70,7 @@ class UserSession(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Model):
     """A single-use second-factor recovery code; only its hash is stored."""
 
     __tablename__ = "recovery_code"
@@ -81,7 +81,7 @@ class RecoveryCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class PasswordLink(db.Model):
+class PasswordLink(Model):
     """A single-use, expiring link to set a password; only its SHA-256 is stored."""
 
     __tablename__ = "password_link"

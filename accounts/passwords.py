@@ -7,13 +7,16 @@ from functools import lru_cache
 from flask_babel import gettext as _
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from core.unit import Refusal
+
 MIN_LENGTH = 8
 MAX_LENGTH = 128  # long passphrases welcome; bounded so hashing cost stays bounded
 METHOD = "scrypt:32768:8:1"
 
 
-class PasswordRuleError(ValueError):
-    """The password is refused; ``str(exc)`` says why, in the current language."""
+class PasswordRuleError(Refusal):
+    """The password is refused; ``detail`` (and ``str(exc)``) says why, in the current
+    language."""
 
 
 @lru_cache(maxsize=1)

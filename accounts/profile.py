@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import Field
 
-from accounts import audit, bp, passwords, services, sessions, totp
+from accounts import audit, passwords, services, sessions, totp
+from accounts.blueprint import bp
 from accounts.forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -16,7 +21,7 @@ from accounts.forms import (
     SimpleForm,
 )
 from core.access import ROLES, allow
-from core.extensions import db
+from core.unit import Refusal, on_refusal
 
 SETUP_SECRET = "totp_setup_secret"  # noqa: S105  (a session key name)
 
@@ -47,7 +52,6 @@ def update_profile() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return _page(422, profile_form=form)
     services.update_profile(current_user, form.full_name.data, form.language.data)
-    db.session.commit()
     flash(_("Saved."), "success")
     response = redirect(url_for("accounts.profile"))
     response.set_cookie("lang", current_user.language, max_age=365 * 24 * 3600,
@@ -56,55 +60,61 @@ def update_profile() -> Response | tuple[str, int]:
     return response
 
 
+def _form_again(name: str, form_class: type[FlaskForm], prefix: str,
+                field: str) -> Callable[[Refusal], tuple[str, int]]:
+    """A refusal's page: the profile with the form ``name`` as it was sent, the reason
+    under its ``field``."""
+
+    def page(exc: Refusal) -> tuple[str, int]:
+        form = form_class(prefix=prefix)
+        getattr(form, field).errors = [exc.detail]
+        return _page(422, **{name: form})
+
+    return page
+
+
+def _proves_password(field: Field, wrong: str) -> bool:
+    """Whether ``field`` holds the signed-in person's password; if not, ``wrong`` is
+    shown under it."""
+    if passwords.verify(current_user.password_hash, field.data or ""):
+        return True
+    field.errors = [wrong]
+    return False
+
+
 @bp.post("/account/password")
 @allow(*ROLES)
+@on_refusal(_form_again("password_form", ChangePasswordForm, "pw", "new"))
 def change_password() -> Response | tuple[str, int]:
     """A new password needs the current one; other sessions end."""
     form = ChangePasswordForm(prefix="pw")
-    if form.validate_on_submit():
-        if not passwords.verify(current_user.password_hash, form.current.data or ""):
-            form.current.errors = [_("The current password is wrong.")]
-        elif form.new.data != form.confirm.data:
-            form.confirm.errors = [_("The passwords do not match.")]
-        else:
-            try:
-                services.change_password(current_user, form.new.data or "")
-            except passwords.PasswordRuleError as exc:
-                form.new.errors = [str(exc)]
-            else:
-                sessions.end_all(current_user, keep=sessions.current())
-                audit.append("auth.password_changed", actor=current_user,
-                             subject=f"user:{current_user.id}")
-                db.session.commit()
-                flash(_("Your password is changed. Other devices are signed out."), "success")
-                return redirect(url_for("accounts.profile"))
-    db.session.rollback()
-    return _page(422, password_form=form)
+    if not (form.validate_on_submit()
+            and _proves_password(form.current, _("The current password is wrong."))):
+        return _page(422, password_form=form)
+    if form.new.data != form.confirm.data:
+        form.confirm.errors = [_("The passwords do not match.")]
+        return _page(422, password_form=form)
+    services.change_password(current_user, form.new.data or "")
+    sessions.end_all(current_user, keep=sessions.current())
+    audit.append("auth.password_changed", actor=current_user, subject=f"user:{current_user.id}")
+    flash(_("Your password is changed. Other devices are signed out."), "success")
+    return redirect(url_for("accounts.profile"))
 
 
 @bp.post("/account/email")
 @allow(*ROLES)
+@on_refusal(_form_again("email_form", ChangeEmailForm, "em", "email"))
 def change_email() -> Response | tuple[str, int]:
     """A new login email needs the password again; the old address is told."""
     form = ChangeEmailForm(prefix="em")
-    if form.validate_on_submit():
-        if not passwords.verify(current_user.password_hash, form.password.data or ""):
-            form.password.errors = [_("The password is wrong.")]
-        else:
-            try:
-                old = services.change_email(current_user, form.email.data or "")
-            except services.EmailTaken as exc:
-                form.email.errors = [str(exc)]
-            else:
-                audit.append("auth.email_changed", actor=current_user,
-                             subject=f"user:{current_user.id}",
-                             details={"old": old, "new": current_user.email})
-                db.session.commit()
-                flash(_("Your login email is changed. We have told your old address."),
-                      "success")
-                return redirect(url_for("accounts.profile"))
-    db.session.rollback()
-    return _page(422, email_form=form)
+    if not (form.validate_on_submit()
+            and _proves_password(form.password, _("The password is wrong."))):
+        return _page(422, email_form=form)
+    old = services.change_email(current_user, form.email.data or "")
+    audit.append("auth.email_changed", actor=current_user, subject=f"user:{current_user.id}",
+                 details={"old": old, "new": current_user.email})
+    flash(_("Your login email is changed. We have told your old address."), "success")
+    return redirect(url_for("accounts.profile"))
 
 
 @bp.post("/account/sessions/end-all")
@@ -114,7 +124,6 @@ def end_other_sessions() -> Response:
     count = sessions.end_all(current_user, keep=sessions.current())
     audit.append("auth.sessions_ended", actor=current_user, subject=f"user:{current_user.id}",
                  details={"count": count})
-    db.session.commit()
     flash(_("Signed out on all other devices."), "success")
     return redirect(url_for("accounts.profile"))
 
@@ -137,9 +146,7 @@ def totp_setup() -> str | Response | tuple[str, int]:
             session.pop(SETUP_SECRET, None)
             audit.append("auth.totp_enabled", actor=current_user,
                          subject=f"user:{current_user.id}")
-            db.session.commit()
             return render_template("accounts/recovery_codes.html", codes=codes)
-        db.session.rollback()
         form.code.errors = [_("This code is not valid. Check the time on your phone and "
                               "type the newest code.")]
         status = 422
@@ -157,6 +164,5 @@ def totp_disable() -> Response | tuple[str, int]:
     if form.validate_on_submit() and current_user.totp_enabled:
         totp.disable(current_user)
         audit.append("auth.totp_disabled", actor=current_user, subject=f"user:{current_user.id}")
-        db.session.commit()
         flash(_("Two-step sign-in is off."), "info")
     return redirect(url_for("accounts.profile"))

@@ -7,13 +7,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from accounts import audit, bp, passwords, services, sessions, throttle, totp
+from accounts import audit, services, sessions, throttle, totp
+from accounts.blueprint import bp
 from accounts.forms import LoginForm, RequestLinkForm, SecondFactorForm, SetPasswordForm
 from accounts.models import User
 from core import clock
 from core.access import public
 from core.extensions import configured_limit, db, limiter
 from core.i18n import safe_next
+from core.unit import Refusal, on_refusal
 
 PENDING = "pending_2fa"
 PENDING_SECONDS = 300
@@ -44,7 +46,6 @@ def home() -> str | Response:
 def _complete(user: User, how: str) -> Response:
     sessions.start(user)
     audit.append("auth.sign_in", actor=user, subject=f"user:{user.id}", details={"how": how})
-    db.session.commit()
     response = redirect(safe_next(request.args.get("next"), start_page(user)))
     throttle.remember_device(response, user)
     return response
@@ -55,14 +56,14 @@ def _complete(user: User, how: str) -> Response:
 @limiter.limit(configured_limit("RATELIMIT_LOGIN"), methods=["POST"])
 @throttle.per_account
 def login() -> str | Response | tuple[str, int]:
-    """Sign in by email and password; one generic error for any mismatch."""
+    """Sign in by email and password; one generic error for any mismatch (the failure's
+    audit entry is committed with the answer)."""
     form = LoginForm()
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
         user = services.authenticate(email, form.password.data or "")
         if user is None:
             audit.append("auth.sign_in_failed", details={"email": email[:254]})
-            db.session.commit()
             form.password.errors = [_("Wrong email or password.")]
             return render_template("accounts/login.html", form=form), 422
         if user.totp_enabled:
@@ -106,10 +107,9 @@ def second_factor() -> str | Response | tuple[str, int]:
         if totp.use_recovery_code(user, code):
             audit.append("auth.recovery_code_used", actor=user, subject=f"user:{user.id}")
             return _complete(user, "recovery_code")
-        db.session.rollback()
+        # The failed attempt's entry is committed with the answer.
         audit.append("auth.sign_in_failed", actor=user, subject=f"user:{user.id}",
                      details={"step": "second_factor"})
-        db.session.commit()
         form.code.errors = [_("This code is not valid. Codes change every 30 seconds and "
                               "work once.")]
         return render_template("accounts/second_factor.html", form=form), 422
@@ -123,7 +123,6 @@ def logout() -> Response:
     if current_user.is_authenticated:
         audit.append("auth.sign_out", actor=current_user, subject=f"user:{current_user.id}")
     sessions.end_current()
-    db.session.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("accounts.login"))
 
@@ -136,42 +135,39 @@ def request_link() -> str | Response:
     form = RequestLinkForm()
     if form.validate_on_submit():
         services.request_password_link((form.email.data or "").strip().lower())
-        db.session.commit()
         flash(_("If an account uses this email, we have sent it a link to set a password. "
                 "It is valid for 72 hours."), "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/request_link.html", form=form)
 
 
+def _set_password_refused(exc: Refusal, token: str) -> tuple[str, int]:
+    """A used or expired link: its own page (410); a refused password: the form again."""
+    user = None if isinstance(exc, services.LinkInvalid) else services.link_owner(token)
+    if user is None:
+        return render_template("accounts/link_invalid.html"), 410
+    form = SetPasswordForm()
+    form.password.errors = [exc.detail]
+    return render_template("accounts/set_password.html", form=form, user=user), 422
+
+
 @bp.route("/password/set/<token>", methods=["GET", "POST"])
 @public
+@on_refusal(_set_password_refused)
 def set_password(token: str) -> str | Response | tuple[str, int]:
     """Set a password with a single-use link; every other session of the account ends."""
-    try:
-        user = services.link_user(token)
-    except services.LinkInvalid:
-        return render_template("accounts/link_invalid.html"), 410
+    user = services.link_user(token)
     form = SetPasswordForm()
     if form.validate_on_submit():
         if form.password.data != form.confirm.data:
             form.confirm.errors = [_("The passwords do not match.")]
-        else:
-            try:
-                user = services.set_password_with_link(token, form.password.data or "")
-            except passwords.PasswordRuleError as exc:
-                db.session.rollback()
-                form.password.errors = [str(exc)]
-            except services.LinkInvalid:
-                db.session.rollback()
-                return render_template("accounts/link_invalid.html"), 410
-            else:
-                audit.append("auth.password_reset", actor=user, subject=f"user:{user.id}")
-                flash(_("Your password is set."), "success")
-                if user.totp_enabled:
-                    # A link proves the mailbox, not the phone: the second factor still
-                    # stands between a reset and a session.
-                    db.session.commit()
-                    return _ask_second_factor(user)
-                return _complete(user, "password_link")
-        return render_template("accounts/set_password.html", form=form, user=user), 422
+            return render_template("accounts/set_password.html", form=form, user=user), 422
+        user = services.set_password_with_link(token, form.password.data or "")
+        audit.append("auth.password_reset", actor=user, subject=f"user:{user.id}")
+        flash(_("Your password is set."), "success")
+        if user.totp_enabled:
+            # A link proves the mailbox, not the phone: the second factor still stands
+            # between a reset and a session.
+            return _ask_second_factor(user)
+        return _complete(user, "password_link")
     return render_template("accounts/set_password.html", form=form, user=user)

@@ -1,6 +1,7 @@
 """Account rules: patient accounts, set-password links, sign-in checks.
 
-Functions flush and never commit; the route or command commits once.
+Functions flush and never commit; the request's unit of work (or the command) commits
+once. Refusals are :class:`core.unit.Refusal`s.
 """
 
 from __future__ import annotations
@@ -16,16 +17,25 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import make_transient_to_detached
 
 from accounts import passwords, sessions
+from accounts.emails import parse_email
 from accounts.models import PasswordLink, User
 from core import clock, outbox
 from core.access import STAFF_ROLES
 from core.crypto import digest
-from core.db import insert_ignoring_conflicts
+from core.db import insert_ignoring_conflicts, rowcount
 from core.extensions import db
+from core.rules import RuleError
+from core.unit import Refusal
 
 
-class LinkInvalid(Exception):
-    """The set-password link is unknown, used or expired."""
+class LinkInvalid(Refusal):
+    """The set-password link is unknown, used or expired (410, its own page)."""
+
+    status = 410
+
+    def __init__(self) -> None:
+        super().__init__(_("This link has already been used or has expired. You can ask "
+                           "for a new one."))
 
 
 _USER_BY_EMAIL = select(User).where(User.email == bindparam("email"))
@@ -47,7 +57,7 @@ def create_patient(email: str, product_line: str, language: str) -> tuple[User, 
     # One statement instead of a savepoint round trip: ON CONFLICT DO NOTHING waits for
     # a concurrent insert of the same email and then returns no row.
     new_id = db.session.execute(
-        insert_ignoring_conflicts(db.session, User, values, [User.email]).returning(User.id)
+        insert_ignoring_conflicts(db.session(), User, values, [User.email]).returning(User.id)
     ).scalar()
     if new_id is None:
         existing = find_by_email(email)
@@ -76,14 +86,19 @@ def external_url(endpoint: str, **values: str) -> str:
     return current_app.config["BASE_URL"].rstrip("/") + path
 
 
-def link_user(token: str) -> User:
-    """The account a still-valid link belongs to; raises :class:`LinkInvalid`."""
+def link_owner(token: str) -> User | None:
+    """The account a still-valid link belongs to, or None."""
     link = db.session.scalar(
         select(PasswordLink).where(PasswordLink.token_hash == digest(token))
     )
     if link is None or link.used_at is not None or link.expires_at <= clock.now():
-        raise LinkInvalid
-    user = db.session.get(User, link.user_id)
+        return None
+    return db.session.get(User, link.user_id)
+
+
+def link_user(token: str) -> User:
+    """The account a still-valid link belongs to; raises :class:`LinkInvalid`."""
+    user = link_owner(token)
     if user is None:
         raise LinkInvalid
     return user
@@ -103,7 +118,7 @@ def set_password_with_link(token: str, password: str) -> User:
         .where(PasswordLink.token_hash == digest(token), PasswordLink.used_at.is_(None))
         .values(used_at=now)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise LinkInvalid
     user.password_hash = passwords.hash_password(password)
     user.password_changed_at = now
@@ -144,15 +159,15 @@ def request_password_link(email: str) -> None:
         send_password_link(user)
 
 
-class EmailTaken(ValueError):
-    """Another account already uses the email."""
+class EmailTaken(Refusal):
+    """Another account already uses the email (or it is not a valid address)."""
 
 
 def update_profile(user: User, full_name: str | None, language: str | None) -> None:
     """Set the display name and preferred language (flushes nothing)."""
     name = " ".join((full_name or "").split())
     user.full_name = name[:150] or None
-    if language in current_app.config["LANGUAGES"]:
+    if language is not None and language in current_app.config["LANGUAGES"]:
         user.language = language
 
 
@@ -168,8 +183,6 @@ def change_email(user: User, new_email: str) -> str:
 
     Raises :class:`EmailTaken` (or a RuleError message) when it cannot be used.
     """
-    from activation.rules import RuleError, parse_email
-
     try:
         email = parse_email(new_email)
     except RuleError as exc:
@@ -200,7 +213,7 @@ def _one_line(text: str | None, limit: int) -> str | None:
     return " ".join((text or "").split())[:limit] or None
 
 
-class StaffRefused(ValueError):
+class StaffRefused(Refusal):
     """A staff form's refusal: the message and the form field it is about."""
 
     def __init__(self, message: str, field: str = "email") -> None:
@@ -216,12 +229,15 @@ def specialties(locale: str) -> list[tuple[str, str, bool]]:
     return list(provider(locale)) if provider is not None else []
 
 
-def _doctor_fields(full_name: str | None, specialty: str | None,
-                   languages: Sequence[str] | None) -> tuple[str, str | None, str | None]:
-    """A doctor's name, specialty code and languages ("kk,ru"), checked; raises ValueError.
+def _doctor_profile(full_name: str | None, specialty: str | None, pediatric: bool,
+                    on_duty: bool, languages: Sequence[str] | None,
+                    profile_line: str | None) -> dict[str, Any]:
+    """A doctor's fields as the staff forms set them (``{attribute: value}``: name,
+    specialty code, languages "kk,ru", ...), checked; raises :class:`StaffRefused`.
 
     Patients see the name and the specialty, so a doctor has a name, and a specialty is
-    one of the specialties list (consult.schedule), never a free-text code.
+    one of the specialties list (consult.schedule), never a free-text code. A doctor is
+    on duty and/or a specialist.
     """
     name = _one_line(full_name, 150)
     if name is None:
@@ -236,7 +252,12 @@ def _doctor_fields(full_name: str | None, specialty: str | None,
         raise StaffRefused(_("Unknown language: %(codes)s. Choose from %(known)s.",
                              codes=", ".join(unknown), known=", ".join(known)), "languages")
     spoken = ",".join(lang for lang in known if lang in set(languages or ())) or None
-    return name, code, spoken
+    if not (on_duty or code):
+        raise StaffRefused(_("A doctor is on duty, a specialist, or both: say which."),
+                           "on_duty")
+    return {"full_name": name, "specialty": code, "languages": spoken,
+            "pediatric": pediatric, "on_duty_doctor": on_duty,
+            "profile_line": _one_line(profile_line, 200)}
 
 
 def create_staff(email: str, role: str, *, full_name: str | None = None,
@@ -244,31 +265,26 @@ def create_staff(email: str, role: str, *, full_name: str | None = None,
                  on_duty: bool = False, language: str = "ru",
                  languages: Sequence[str] | None = None,
                  profile_line: str | None = None) -> User:
-    """Create a staff account and send its set-password link; raises ValueError.
+    """Create a staff account and send its set-password link; raises
+    :class:`StaffRefused`.
 
     A doctor needs a full name, is on duty and/or has a specialty from the list, and
     may have the languages they speak and a short profile line.
     """
-    from activation.rules import RuleError, parse_email
-
     if role not in STAFF_ROLES:
         raise StaffRefused(_("Choose a role: doctor, operator or admin."), "role")
     try:
         address = parse_email(email)
     except RuleError as exc:
-        raise ValueError(str(exc)) from None
+        raise StaffRefused(str(exc)) from None
     if find_by_email(address) is not None:
-        raise ValueError(_("Another account uses this email."))
+        raise StaffRefused(_("Another account uses this email."))
     user = User(email=address, role=role, full_name=_one_line(full_name, 150),
                 language=language, created_at=clock.now())
     if role == "doctor":
-        name, code, spoken = _doctor_fields(full_name, specialty, languages)
-        if not (on_duty or code):
-            raise StaffRefused(_("A doctor is on duty, a specialist, or both: say which."),
-                               "on_duty")
-        user.full_name, user.specialty, user.languages = name, code, spoken
-        user.pediatric, user.on_duty_doctor = pediatric, on_duty
-        user.profile_line = _one_line(profile_line, 200)
+        for field, value in _doctor_profile(full_name, specialty, pediatric, on_duty,
+                                            languages, profile_line).items():
+            setattr(user, field, value)
     db.session.add(user)
     db.session.flush()
     send_password_link(user)
@@ -280,16 +296,11 @@ def update_staff_profile(user: User, *, full_name: str | None, specialty: str | 
                          languages: Sequence[str] | None = None,
                          profile_line: str | None = None) -> dict[str, Any]:
     """Change what others see of a staff member (for doctors, also what they do); returns
-    ``{field: new value}`` of what changed (for the audit log). Raises ValueError."""
+    ``{field: new value}`` of what changed (for the audit log). Raises
+    :class:`StaffRefused`."""
     if user.role == "doctor":
-        name, code, spoken = _doctor_fields(full_name, specialty, languages)
-        if not (on_duty or code):
-            raise StaffRefused(_("A doctor is on duty, a specialist, or both: say which."),
-                               "on_duty")
-        wanted: dict[str, Any] = {
-            "full_name": name, "specialty": code, "languages": spoken,
-            "pediatric": pediatric, "on_duty_doctor": on_duty,
-            "profile_line": _one_line(profile_line, 200)}
+        wanted = _doctor_profile(full_name, specialty, pediatric, on_duty, languages,
+                                 profile_line)
     else:
         wanted = {"full_name": _one_line(full_name, 150)}
     changed = {field: value for field, value in wanted.items()

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 
 from accounts.models import User, UserSession
 from core import clock
 from core.crypto import digest
-from core.db import request_is_writer, writing
+from core.db import request_is_writer, rowcount, separate_connection
 from core.extensions import db
 
 SID = "sid"
@@ -77,7 +77,7 @@ def validate(user: User) -> bool:
         else:
             # A reading request: its own short transaction, so the request's read
             # transaction never turns into a write (SQLite would refuse that upgrade).
-            with writing(), db.engine.begin() as conn:
+            with separate_connection(db.engine) as conn:
                 conn.execute(update(UserSession).where(UserSession.id == row.id)
                              .values(last_seen_at=now))
     return True
@@ -94,6 +94,7 @@ def touch_if_live(user_id: int, is_staff: bool) -> bool:
     idle = timedelta(minutes=current_app.config[
         "STAFF_IDLE_MINUTES" if is_staff else "PATIENT_IDLE_MINUTES"])
     table = UserSession.__table__
+    assert isinstance(table, Table)  # a mapped class's __table__ is typed as any FromClause
     touched = db.session.connection().execute(
         update(table).where(table.c.token_hash == digest(token), table.c.user_id == user_id,
                             table.c.ended_at.is_(None),
@@ -118,7 +119,7 @@ def end_all(user: User, keep: UserSession | None = None) -> int:
                                       UserSession.ended_at.is_(None))
     if keep is not None:
         query = query.where(UserSession.id != keep.id)
-    return db.session.execute(query.values(ended_at=clock.now())).rowcount or 0
+    return rowcount(db.session.execute(query.values(ended_at=clock.now()))) or 0
 
 
 def active(user: User) -> list[UserSession]:

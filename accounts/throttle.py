@@ -14,7 +14,7 @@ Two limits count sign-in attempts (atomically, in Flask-Limiter's storage: Redis
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -25,7 +25,8 @@ from core.extensions import configured_limit, limiter
 
 DEVICE_COOKIE = "known_device"
 DEVICE_DAYS = 180
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def _email() -> str:
@@ -72,7 +73,7 @@ def remember_device(response: Response, user: User) -> None:
                         secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
 
 
-def per_account(view: F) -> F:
+def per_account(view: Callable[P, R]) -> Callable[P, R]:
     """Apply both per-account limits to the POSTs of a sign-in view."""
     view = limiter.limit(configured_limit("RATELIMIT_LOGIN_ACCOUNT_IP"),
                          key_func=_account_ip_key, methods=["POST"])(view)
@@ -89,7 +90,7 @@ def _pending_user_key() -> str:
     return f"second-factor:{pending.get('user', request.remote_addr)}"
 
 
-def per_pending_user(view: F) -> F:
+def per_pending_user(view: Callable[P, R]) -> Callable[P, R]:
     """Limit second-factor guesses per account (whatever the address): 6-digit codes
     must not be guessable by someone who already has the password."""
     return limiter.limit(configured_limit("RATELIMIT_SECOND_FACTOR"),

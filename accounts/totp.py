@@ -18,6 +18,7 @@ from sqlalchemy import delete, update
 
 from accounts.models import RecoveryCode, User
 from core import clock, crypto
+from core.db import rowcount
 from core.extensions import db
 
 ISSUER = "Personal Doctor"
@@ -69,7 +70,7 @@ def accept_code(user: User, code: str, secret: str | None = None) -> bool:
         update(User).where(User.id == user.id, User.totp_last_step < step)
         .values(totp_last_step=step).execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         return False  # this step (or a later one) was already used: a replay
     user.totp_last_step = step
     return True
@@ -99,7 +100,7 @@ def use_recovery_code(user: User, code: str) -> bool:
                RecoveryCode.used_at.is_(None))
         .values(used_at=clock.now())
     )
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def enable(user: User, secret: str, code: str) -> list[str] | None:

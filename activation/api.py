@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from activation import services, unit
-from activation.errors import ActivationRefused
+from activation import services
 from core import api
 from core.access import public
 from core.extensions import configured_limit, limiter
@@ -96,9 +95,5 @@ def create_activation() -> Response:
         name: body.get(name) for name in
         ("policy_number", "activation_code", "iin", "full_name", "email", "consent")
     })
-    try:
-        result = unit.attempt(req)
-    except ActivationRefused as exc:
-        return problem(exc.status, exc.title, exc.detail, errors=exc.errors,
-                       headers=unit.retry_headers(exc))
+    result = services.activate(req, client_ip=request.remote_addr, locale=g.locale)
     return json_response(result.payload, 201)

@@ -6,6 +6,7 @@ recipient's language, with an embedded font that covers Kazakh letters.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import current_app
@@ -95,11 +96,7 @@ def render(activation: Activation, locale: str) -> bytes:
 
 
 def _waiting_end(activation: Activation) -> str:
-    from datetime import timedelta
-
-    from activation.coverage import WAITING_DAYS
-
-    if activation.coverage_starts_on != activation.activated_on + timedelta(days=WAITING_DAYS):
+    if activation.continues_coverage:
         return _("none: continues your current coverage")
     return format_date(activation.coverage_starts_on - timedelta(days=1), "long")
 

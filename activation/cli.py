@@ -10,8 +10,7 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 
 from activation.registry import import_csv
-from core.db import writing
-from core.extensions import db
+from core.unit import transaction
 
 
 @click.group()
@@ -32,14 +31,12 @@ def import_command(csv_file: Path) -> None:
     except UnicodeDecodeError:
         click.echo(f"{csv_file}: not UTF-8 text; nothing imported", err=True)
         sys.exit(1)
-    with force_locale("en"), writing():
+    with force_locale("en"), transaction():
         report = import_csv(text)
-    if not report.ok:
-        db.session.rollback()
-        for line, reason in report.errors:
-            click.echo(f"{csv_file}:{line}: {reason}", err=True)
-        click.echo(f"{len(report.errors)} problem(s); nothing imported.", err=True)
-        sys.exit(1)
-    db.session.commit()
+        if not report.ok:
+            for line, reason in report.errors:
+                click.echo(f"{csv_file}:{line}: {reason}", err=True)
+            click.echo(f"{len(report.errors)} problem(s); nothing imported.", err=True)
+            sys.exit(1)  # the transaction rolls back
     click.echo(f"Imported {report.added} new policies; {report.unchanged} already present "
                f"and unchanged.")

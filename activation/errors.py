@@ -1,19 +1,23 @@
-"""Why an activation is refused; each carries its HTTP status and a message."""
+"""Why an activation is refused; each carries its HTTP status and a message.
+
+They are :class:`core.unit.Refusal`s: the API answers them with a problem document, the
+activation page with the form again (see :mod:`activation.routes`).
+"""
 
 from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from core.unit import Refusal
 
-class ActivationRefused(Exception):
+
+class ActivationRefused(Refusal):
     """Base: ``status`` (HTTP), ``title``, ``detail`` and optional field ``errors``."""
 
     status = 422
 
     def __init__(self, detail: str, errors: dict[str, list[str]] | None = None):
-        super().__init__(detail)
-        self.detail = detail
-        self.errors = errors or {}
+        super().__init__(detail, errors=errors)
 
     @property
     def title(self) -> str:
@@ -26,7 +30,10 @@ class InvalidFields(ActivationRefused):
 
 
 class WrongCredentials(ActivationRefused):
-    """Unknown number or wrong code: one answer for both."""
+    """Unknown number or wrong code: one answer for both. The policy's failure counter
+    written before it is raised is committed (it is what locks out guessing)."""
+
+    keeps_changes = True
 
     def __init__(self) -> None:
         msg = _("The policy number or activation code is incorrect.")
@@ -34,6 +41,8 @@ class WrongCredentials(ActivationRefused):
 
 
 class Locked(ActivationRefused):
+    """Too many wrong codes: ``retry_after`` seconds become the Retry-After header."""
+
     status = 429
 
     def __init__(self, retry_after: int):

@@ -31,22 +31,22 @@ def _context(ref: dict[str, Any]) -> dict[str, Any]:
             "price": current_app.config["SELF_PAY_PRICE_KZT"]}
 
 
+def _mail(subject: str, template: str, ctx: dict[str, Any]) -> outbox.RenderedMail:
+    """The message with its text and HTML parts from ``email/<template>.txt|.html``."""
+    return outbox.RenderedMail(subject, render_template(f"email/{template}.txt", **ctx),
+                               render_template(f"email/{template}.html", **ctx))
+
+
 def render_activation(ref: dict[str, Any]) -> outbox.RenderedMail:
     ctx = _context(ref)
-    return outbox.RenderedMail(
-        _("Policy %(number)s is activated", number=ctx["a"].policy.number),
-        render_template("email/activation.txt", **ctx),
-        render_template("email/activation.html", **ctx),
-    )
+    return _mail(_("Policy %(number)s is activated", number=ctx["a"].policy.number),
+                 "activation", ctx)
 
 
 def render_policy_added(ref: dict[str, Any]) -> outbox.RenderedMail:
     ctx = _context(ref)
-    return outbox.RenderedMail(
-        _("Policy %(number)s added to your account", number=ctx["a"].policy.number),
-        render_template("email/policy_added.txt", **ctx),
-        render_template("email/policy_added.html", **ctx),
-    )
+    return _mail(_("Policy %(number)s added to your account", number=ctx["a"].policy.number),
+                 "policy_added", ctx)
 
 
 def register() -> None:

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from activation.coverage import WAITING_DAYS
+from core.crypto import decrypt
 from core.db import UTCDateTime
-from core.extensions import db
+from core.extensions import Model
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 PRODUCTS = ("personal_doctor", "child_doctor")
 
 
-class Policy(db.Model):
+class Policy(Model):
     """A boxed policy as loaded from the insurer's registry; activated at most once."""
 
     __tablename__ = "policy"
@@ -37,7 +39,7 @@ class Policy(db.Model):
     activation: Mapped[Activation | None] = relationship(back_populates="policy")
 
 
-class Insured(db.Model):
+class Insured(Model):
     """A person covered by one or more policies of one account."""
 
     __tablename__ = "insured"
@@ -54,12 +56,10 @@ class Insured(db.Model):
 
     @property
     def iin(self) -> str:
-        from core.crypto import decrypt
-
         return decrypt(self.iin_encrypted)
 
 
-class Activation(db.Model):
+class Activation(Model):
     """The one activation of a policy: who is insured, whose account, coverage dates,
     and the consent given."""
 
@@ -86,6 +86,4 @@ class Activation(db.Model):
     @property
     def continues_coverage(self) -> bool:
         """True when this policy extends a running one (no waiting period of its own)."""
-        from activation.coverage import WAITING_DAYS
-
         return self.coverage_starts_on != self.activated_on + timedelta(days=WAITING_DAYS)

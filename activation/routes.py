@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, g, redirect, render_template, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from activation import bp, coverage, rules, services, unit
+from accounts import emails
+from activation import coverage, services
 from activation.appendix import filename, render
+from activation.blueprint import bp
 from activation.errors import ActivationRefused
 from activation.forms import ActivationForm
 from activation.models import Activation
 from core import clock
 from core.access import allow, public
 from core.extensions import configured_limit, db, limiter
+from core.unit import on_refusal
+
+
+def _refused(exc: ActivationRefused) -> tuple[str, int, dict[str, str]]:
+    """The form again, as sent, with the refusal and its field errors."""
+    form = ActivationForm()
+    for field, messages in exc.errors.items():
+        getattr(form, field).errors = list(messages)
+    page = render_template("activation/activate.html", form=form, refusal=exc,
+                           consent_version=current_app.config["CONSENT_VERSION"])
+    return page, exc.status, exc.headers()
 
 
 @bp.route("/activate", methods=["GET", "POST"])
 @public
 @limiter.limit(configured_limit("RATELIMIT_ACTIVATION"), methods=["POST"])
-def activate() -> str | Response | tuple[str, int, dict[str, str]]:
-    """Show the activation form; on a valid submission activate and confirm."""
+@on_refusal(_refused)
+def activate() -> str | Response:
+    """Show the activation form; on a valid submission activate and confirm (a refusal
+    shows the form again: :func:`_refused`)."""
     form = ActivationForm()
     if not form.validate_on_submit():
         return render_template("activation/activate.html", form=form,
@@ -30,14 +45,7 @@ def activate() -> str | Response | tuple[str, int, dict[str, str]]:
         iin=form.iin.data, full_name=form.full_name.data, email=form.email.data,
         consent=bool(form.consent.data),
     )
-    try:
-        result = unit.attempt(req)
-    except ActivationRefused as exc:
-        for field, messages in exc.errors.items():
-            getattr(form, field).errors = list(messages)
-        page = render_template("activation/activate.html", form=form, refusal=exc,
-                               consent_version=current_app.config["CONSENT_VERSION"])
-        return page, exc.status, unit.retry_headers(exc)
+    result = services.activate(req, client_ip=request.remote_addr, locale=g.locale)
     session["activated"] = result.activation_id
     session["account_created"] = result.account_created
     return redirect(url_for("activation.done"))
@@ -53,7 +61,7 @@ def done() -> str | Response:
         return redirect(url_for("activation.activate"))
     return render_template("activation/done.html", a=activation,
                            current_email=activation.account.email,
-                           masked_email=rules.mask_email(activation.account.email),
+                           masked_email=emails.mask_email(activation.account.email),
                            created=session.get("account_created", False))
 
 

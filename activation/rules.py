@@ -1,4 +1,5 @@
-"""Rules for what a person types at activation: IIN, full name, email.
+"""Rules for what a person types at activation: IIN and full name (the email
+address is an account's rule: :mod:`accounts.emails`).
 
 Each ``parse_*`` function returns the normalised value or raises :class:`RuleError`
 with a message in the current language.
@@ -11,12 +12,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
-from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 
-
-class RuleError(ValueError):
-    """A value breaks a rule; ``str(exc)`` is a message for the person who typed it."""
+from core.rules import RuleError
 
 
 @dataclass(frozen=True)
@@ -103,27 +101,3 @@ def parse_full_name(raw: object) -> str:
     if len(words) < 2:
         raise RuleError(_("Enter at least the surname and the given name."))
     return name
-
-
-def parse_email(raw: object) -> str:
-    """A deliverable-looking email address, lower-cased (logins are case-insensitive)."""
-    if not isinstance(raw, str) or not raw.strip():
-        raise RuleError(_("Enter an email address."))
-    value = raw.strip()
-    if len(value) > 254 or any(ch in value for ch in "\r\n\0"):
-        raise RuleError(_("Enter a valid email address."))
-    try:
-        result = validate_email(value, check_deliverability=False, allow_smtputf8=False,
-                                allow_display_name=False, allow_quoted_local=False)
-    except EmailNotValidError:
-        raise RuleError(_("Enter a valid email address.")) from None
-    normalised = result.normalized.lower()
-    if len(normalised) > 254:
-        raise RuleError(_("Enter a valid email address."))
-    return normalised
-
-
-def mask_email(email: str) -> str:
-    """``a***@mail.kz``: enough to recognise one's own address, not to learn someone's."""
-    local, _sep, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"

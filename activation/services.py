@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import joinedload
 
+from accounts import emails
 from accounts import services as accounts
 from accounts.models import User
 from activation import coverage, mails, rules
@@ -35,6 +36,7 @@ from activation.errors import (
 )
 from activation.models import Activation, Insured, Policy
 from core import clock, crypto
+from core.db import rowcount
 from core.extensions import db
 
 _DUMMY_HASH = "0" * 64
@@ -44,12 +46,14 @@ MAX_CODE = 64
 
 @dataclass(frozen=True)
 class ActivationRequest:
-    policy_number: Any
-    activation_code: Any
-    iin: Any
-    full_name: Any
-    email: Any
-    consent: Any
+    """What a form or the API sent, not yet checked: any JSON value may be in a field."""
+
+    policy_number: object
+    activation_code: object
+    iin: object
+    full_name: object
+    email: object
+    consent: object
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ def validate(req: ActivationRequest, today: date) -> Valid:
     for field, parse in (
         ("iin", lambda v: rules.parse_iin(v, today)),
         ("full_name", rules.parse_full_name),
-        ("email", rules.parse_email),
+        ("email", emails.parse_email),
     ):
         try:
             values[field] = parse(getattr(req, field))
@@ -244,10 +248,10 @@ def activate(req: ActivationRequest, *, client_ip: str | None, locale: str) -> A
     other = _covered_elsewhere(iin_key, policy.product, user.id if user else None, today)
     if other is not None:
         raise Conflict(_("This person is already covered by this product in another account. "
-                         "Please sign in there: %(email)s.", email=rules.mask_email(other)))
+                         "Please sign in there: %(email)s.", email=emails.mask_email(other)))
 
     claimed = db.session.execute(_CLAIM, {"policy_id": policy.id, "now": now})
-    if claimed.rowcount != 1:
+    if rowcount(claimed) != 1:
         raise AlreadyActivated
 
     created = False

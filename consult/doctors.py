@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from accounts.models import User
+from consult.models import Specialty
 from core.extensions import db
 
 # The languages a doctor may speak: the service's own (codes of core.i18n.LANGUAGES).
@@ -29,8 +30,6 @@ def specialty_name(code: str | None, locale: str | None = None) -> str | None:
     code is empty or unknown (then nothing about a specialty is shown)."""
     if not code:
         return None
-    from consult.schedule.models import Specialty
-
     cache: dict[str, Specialty | None] = (g.setdefault("specialties_by_code", {})
                                           if has_request_context() else {})
     if code not in cache:
@@ -42,8 +41,6 @@ def specialty_name(code: str | None, locale: str | None = None) -> str | None:
 def specialties(locale: str) -> list[tuple[str, str, bool]]:
     """Every specialty as ``(code, name in locale, active)``, by code: the staff pages'
     picker and check (registered for accounts as ``app.extensions["specialties"]``)."""
-    from consult.schedule.models import Specialty
-
     return [(s.code, s.name(locale), s.active)
             for s in db.session.scalars(select(Specialty).order_by(Specialty.code))]
 

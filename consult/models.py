@@ -1,4 +1,5 @@
-"""Consultations with on-duty doctors, their chat messages, and doctors' shifts.
+"""Consultations with on-duty doctors, their chat messages, doctors' shifts and
+specialties, calls and their recordings.
 
 Free text written by patients and doctors (complaints, messages, conclusions) is
 health data: it is stored encrypted with DATA_KEYS (core.crypto) and decrypted only
@@ -27,7 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.crypto import decrypt
 from core.db import UTCDateTime
-from core.extensions import db
+from core.extensions import Model
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -39,7 +40,7 @@ STATUSES = ("waiting", "scheduled", "active", "closed", "cancelled")
 MessageId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-class Consultation(db.Model):
+class Consultation(Model):
     """A patient's request for an on-duty doctor, from the queue to the conclusion.
 
     ``status`` moves waiting → active (a doctor took it) → closed (conclusion written),
@@ -125,7 +126,7 @@ class Consultation(db.Model):
         return None
 
 
-class ChatMessage(db.Model):
+class ChatMessage(Model):
     """One chat message, stored before it is sent to anyone.
 
     ``client_id`` is made by the sender's browser: a resend with the same id finds the
@@ -145,7 +146,7 @@ class ChatMessage(db.Model):
     body_encrypted: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Set on the timeline's call events (started, ended, declined, missed); their body
-    # is the event as JSON (see consult.calls.event_payload).
+    # is the event as JSON (see consult.calls.services.event_payload).
     call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id"))
 
     @property
@@ -159,7 +160,7 @@ class ChatMessage(db.Model):
         return json.loads(self.body) if self.call_id is not None else None
 
 
-class DutyShift(db.Model):
+class DutyShift(Model):
     """An on-duty doctor's shift: open while ``ended_at`` is empty."""
 
     __tablename__ = "duty_shift"
@@ -170,11 +171,29 @@ class DutyShift(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
+class Specialty(Model):
+    """A medical specialty: a doctor's (``User.specialty`` is its code), and what
+    specialists are booked for (managed by admins)."""
+
+    __tablename__ = "specialty"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. cardiology
+    name_ru: Mapped[str] = mapped_column(String(100))
+    name_kk: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str] = mapped_column(String(100))
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    def name(self, locale: str) -> str:
+        return {"kk": self.name_kk, "en": self.name_en}.get(locale, self.name_ru)
+
+
 CALL_KINDS = ("audio", "video")
 OPEN_CALL = ("ringing", "active")
 
 
-class Call(db.Model):
+class Call(Model):
     """An audio or video call inside a consultation, peer to peer between the browsers.
 
     ``status`` moves ringing → active (answered) → ended, or ringing → declined /
@@ -211,7 +230,7 @@ class Call(db.Model):
         return max(0, int((self.ended_at - self.answered_at).total_seconds()))
 
 
-class CallQualitySample(db.Model):
+class CallQualitySample(Model):
     """What one side's browser measured of a call at one moment (from getStats), kept
     for support: round-trip time, loss, received bitrate and video size."""
 
@@ -233,7 +252,7 @@ class CallQualitySample(db.Model):
 RECORDING_STATUSES = ("asking", "refused", "recording", "finishing", "ready", "failed")
 
 
-class CallRecording(db.Model):
+class CallRecording(Model):
     """The audio recording of one call, made only when both sides agreed.
 
     One side asks (its consent is noted), the other agrees or refuses; with both

@@ -15,6 +15,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from flask import current_app
+from flask_babel import gettext as _
+
+from consult.errors import ConsultRefused
 
 if TYPE_CHECKING:
     from consult.models import Consultation
@@ -70,7 +73,7 @@ def provider() -> PaymentProvider:
     if name == "sandbox":
         return SandboxProvider()
     module, _, cls = name.partition(":")
-    return getattr(importlib.import_module(module), cls)()  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), cls)()
 
 
 def money(amount: int) -> str:
@@ -105,6 +108,19 @@ def receipt(consultation: Consultation, paid_at: datetime | None) -> Receipt | N
                    consultation.cancelled_at if refunded else None)
 
 
+def take_price(consultation: Consultation, description: str) -> None:
+    """Charge the consultation's price (``price_amount`` in ``currency``) through the
+    provider and note the payment on it (flushes nothing). Refused (402) when the
+    provider declines: nothing was charged."""
+    outcome = provider().charge(Charge(consultation.price_amount, consultation.currency,
+                                       new_reference(), description))
+    if outcome.status != PAID:
+        raise ConsultRefused(_("The payment did not go through. Nothing was charged; "
+                               "please try again or use another card."), 402)
+    consultation.payment_status = outcome.status
+    consultation.payment_reference = outcome.provider_reference
+
+
 def refund(consultation: Consultation) -> bool:
     """Give back what was paid for ``consultation`` (flushes nothing): True when money
     was paid and a refund was asked for now (its result is in ``payment_status``:
@@ -116,6 +132,13 @@ def refund(consultation: Consultation) -> bool:
                                 consultation.currency)
     consultation.payment_status = REFUNDED if outcome.status == REFUNDED else REFUND_FAILED
     return True
+
+
+def refund_failed_words(amount: str) -> str:
+    """The provider did not return the money: who will (``amount`` as :func:`money`
+    writes it)."""
+    return _("We could not return %(price)s ₸ automatically; the contact centre will "
+             "return it and call you.", price=amount)
 
 
 def new_reference() -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from consult import services
 from consult.doctors import doctor_label
-from consult.models import Consultation
+from consult.line import line_info
+from consult.models import ChatMessage, Consultation
 from core.extensions import socketio
 
 
@@ -38,6 +38,25 @@ def status_payload(consultation: Consultation) -> dict[str, Any]:
     }
 
 
+def message_payload(message: ChatMessage, consultation: Consultation) -> dict[str, Any]:
+    """A chat message as the clients see it (the body is escaped by whoever shows it).
+    A call event of the timeline has an empty body and ``call``: its id, event (started,
+    ended, declined, missed), kind, the side it was by and the duration in seconds."""
+    payload = {
+        "id": message.id,
+        "consultation": consultation.id,
+        "client_id": message.client_id,
+        "from": consultation.side_of(message.sender_id),
+        "body": message.body,
+        "sent_at": message.sent_at.isoformat(),
+    }
+    event = message.call_event
+    if event is not None:
+        payload["call"] = {"id": message.call_id, **event}
+        payload["body"] = ""
+    return payload
+
+
 def message(payload: dict[str, Any], skip_sid: str | None = None) -> None:
     """A stored chat message, to both participants' open pages (but ``skip_sid``)."""
     socketio.emit("message", payload, to=room(payload["consultation"]), skip_sid=skip_sid)
@@ -56,7 +75,7 @@ def queue_changed(product: str, kind: str, consultation_id: int | None = None, *
     the number of doctors on duty; the doctors on shift an update (``kind`` = joined,
     left, or shift when a doctor started or ended one; ``red_flag`` when the one who
     joined answered a red-flag sign "yes"). Only ``joined`` rings."""
-    line = services.line_info(product)
+    line = line_info(product)
     for info in line:
         socketio.emit("position", info, to=room(info["consultation"]))
     socketio.emit("queue", {"product": product, "kind": kind, "length": len(line),
@@ -65,7 +84,7 @@ def queue_changed(product: str, kind: str, consultation_id: int | None = None, *
 
 
 def call_state(state: dict[str, Any], callee_id: int | None = None) -> None:
-    """A call started, was answered, declined or ended (``consult.calls.call_payload``).
+    """A call started, was answered, declined or ended (``consult.calls.services.call_payload``).
     The callee's other pages (a doctor at the desk) hear it as ``ring``, with the room's
     address, so the call is announced wherever they are and silenced when it is over."""
     socketio.emit("call", state, to=room(state["consultation"]))
@@ -75,7 +94,7 @@ def call_state(state: dict[str, Any], callee_id: int | None = None) -> None:
 
 
 def recording(consultation_id: int, state: dict[str, Any]) -> None:
-    """A call's recording changed (``consult.recordings.payload``)."""
+    """A call's recording changed (``consult.calls.recordings.payload``)."""
     socketio.emit("call_recording", state, to=room(consultation_id))
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 ROLES = ("patient", "doctor", "operator", "admin")
@@ -49,7 +50,7 @@ def init_app(app: Flask) -> None:
     """Enforce the declarations before every request."""
 
     @app.before_request
-    def _enforce() -> Any:
+    def _enforce() -> ResponseReturnValue | None:
         endpoint = request.endpoint
         if endpoint is None:
             return None  # 404/405: the router answers

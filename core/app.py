@@ -1,25 +1,28 @@
-"""The application factory."""
+"""The kernel's half of the application factory: the Flask app with its configuration,
+extensions, security headers, access rules and error pages (:func:`make_app`), and what
+comes after the domains have registered (:func:`finish`). The composition root
+(:mod:`service`) calls both, with the domains in between."""
 
 from __future__ import annotations
 
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from flask import Flask, abort, g
 from flask_babel import format_date, format_datetime, get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import access, config, i18n, problems, security
+from core import access, api, cli, config, devmail, i18n, problems, security, unit
 from core.access import public
 from core.db import render_item, tune_sqlite
 from core.extensions import babel, csrf, db, limiter, login_manager, mail, migrate, socketio
 from core.uploads import StreamingRequest
 
 
-def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """Build the application: config, extensions, blueprints, error handlers, commands."""
+def make_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """The app with its configuration and extensions, before any domain registers."""
     root = _repo_root()
     app = Flask(
         __name__.split(".")[0],
@@ -49,15 +52,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     access.init_app(app)
     problems.init_app(app)
 
-    import accounts
-    import activation
-    import consult
-    from core import api
-
     app.register_blueprint(i18n.bp)
     app.register_blueprint(api.bp)
-    for domain in (activation, accounts, consult):
-        domain.init_app(app)
+    return app
+
+
+def finish(app: Flask) -> Flask:
+    """What comes after the domains: Socket.IO, the proxy fix, the API document, the dev
+    mailbox, the unit of work around every view, the kernel's commands and the template
+    globals."""
     # After the domains: their Socket.IO handlers must be registered before init_app,
     # which hands them to this app's server (a handler registered after an init_app
     # reaches that one server only, and tests build an app per test).
@@ -68,12 +71,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         )
     api.finish(app)
     if app.config["DEMO"]:
-        from core import devmail
-
         app.register_blueprint(devmail.bp)
-
-    from core import cli
-
+    unit.init_app(app)  # last: it wraps every view registered so far
     cli.init_app(app)
 
     @app.context_processor
@@ -94,7 +93,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def async_mode() -> str:
+def async_mode() -> Literal["threading", "gevent"]:
     """``gevent`` when gevent has patched the standard library (gunicorn's gevent
     worker, the benchmarks), else ``threading`` (``flask serve``, tests)."""
     try:
@@ -120,7 +119,7 @@ def settle_memory() -> None:
 def _init_socketio(app: Flask) -> None:
     """Flask-SocketIO on this app: the Redis message queue when configured, so rooms
     span processes; browsers of other origins are refused (engine.io's default)."""
-    socketio.server_options = {}  # init_app keeps options between apps (tests build many)
+    socketio.server_options = {}  # type: ignore[attr-defined]  # init_app keeps options between apps (tests build many)
     socketio.init_app(
         app, async_mode=async_mode(), message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         channel=app.config["SOCKETIO_CHANNEL"], manage_session=True,

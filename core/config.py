@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from cryptography.fernet import Fernet
+from flask import Config, Flask
+
+from core.sealed import new_key as new_document_key
 
 ENV_SETTINGS = (
     "DATABASE_URL",
@@ -89,11 +95,20 @@ def _coerce(key: str, value: str) -> Any:
 
 def defaults(instance_path: str) -> dict[str, Any]:
     """Settings used when neither the environment nor the caller gives one."""
-    db_file = Path(instance_path) / "personal_doctor.sqlite"
+    instance = Path(instance_path)
+    return {**_deployment_defaults(instance), **_access_defaults(), **_service_defaults(),
+            **_media_defaults(instance)}
+
+
+def _deployment_defaults(instance: Path) -> dict[str, Any]:
+    """Where the service runs: mode, database, address, mail, broker, languages."""
     return {
         "DEMO": False,
         "TESTING": False,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'personal_doctor.sqlite'}",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "DATABASE_POOL_SIZE": 20,
+        "DATABASE_MAX_OVERFLOW": 10,
         "BASE_URL": "http://127.0.0.1:5000",
         "TIMEZONE": "Asia/Almaty",
         "MAIL_SERVER": None,
@@ -103,13 +118,21 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAIL_USERNAME": None,
         "MAIL_PASSWORD": None,
         "MAIL_DEFAULT_SENDER": "Personal Doctor <no-reply@personal-doctor.kz>",
+        "OUTBOX_POLL_SECONDS": 1.0,
+        "OUTBOX_MAX_ATTEMPTS": 20,
         "REDIS_URL": None,
+        "SOCKETIO_MESSAGE_QUEUE": None,  # defaults to REDIS_URL when that is set
+        "SOCKETIO_CHANNEL": "personal-doctor",
         "PROXY_FIX_X_FOR": 0,
-        "INSURER_NAME": "Insurance company (set INSURER_NAME)",
-        "CONTACT_CENTRE_PHONE": "+7 727 000 00 00",
-        "SELF_PAY_PRICE_KZT": 5000,
-        "EMERGENCY_NUMBERS": "103,112",  # comma-separated; shown as tel: links
-        "BOOKING_LEAD_MINUTES": 60,
+        "BABEL_DEFAULT_LOCALE": "ru",
+        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent.parent / "translations"),
+        "LANGUAGES": ("ru", "kk", "en"),
+    }
+
+
+def _access_defaults() -> dict[str, Any]:
+    """Rate limits, sessions, cookies and request sizes."""
+    return {
         "RATELIMIT_ACTIVATION": "30 per minute;300 per hour",
         "RATELIMIT_LOGIN": "20 per minute;200 per hour",
         "RATELIMIT_LOGIN_ACCOUNT_IP": "5 per minute;20 per hour;50 per day",
@@ -119,27 +142,36 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "PATIENT_IDLE_MINUTES": 60,
         "SESSION_ABSOLUTE_HOURS": 12,
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
-        "BABEL_DEFAULT_LOCALE": "ru",
-        "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent.parent / "translations"),
-        "LANGUAGES": ("ru", "kk", "en"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
-        "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
         "SET_PASSWORD_LINK_HOURS": 72,
+        "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
+        # Every form field and file is a part; an upload has six. Werkzeug's default is 1000.
+        "MAX_FORM_PARTS": 50,
+    }
+
+
+def _service_defaults() -> dict[str, Any]:
+    """The insurer's product: activation, consultations, prices, phone numbers."""
+    return {
+        "INSURER_NAME": "Insurance company (set INSURER_NAME)",
+        "CONTACT_CENTRE_PHONE": "+7 727 000 00 00",
+        "SELF_PAY_PRICE_KZT": 5000,
+        "EMERGENCY_NUMBERS": "103,112",  # comma-separated; shown as tel: links
+        "BOOKING_LEAD_MINUTES": 60,
         "ACTIVATION_MAX_WRONG_CODES": 5,
         "ACTIVATION_LOCK_MINUTES": 15,
         "CONSENT_VERSION": "2026-11-01",
-        "OUTBOX_POLL_SECONDS": 1.0,
-        "OUTBOX_MAX_ATTEMPTS": 20,
         "CONSULT_MAX_CHATS_PER_DOCTOR": 4,
         "CONSULT_MESSAGE_MAX_CHARS": 4000,
         "PAYMENT_PROVIDER": "sandbox",
-        "SOCKETIO_MESSAGE_QUEUE": None,  # defaults to REDIS_URL when that is set
-        "SOCKETIO_CHANNEL": "personal-doctor",
-        "DATABASE_POOL_SIZE": 20,
-        "DATABASE_MAX_OVERFLOW": 10,
+    }
+
+
+def _media_defaults(instance: Path) -> dict[str, Any]:
+    """Calls, their recordings and the media workers; medical documents."""
+    return {
         # Calls (WebRTC). ICE servers default to none: host candidates only. Never a
         # public STUN server: every address must belong to this deployment.
         "CALL_ICE_SERVERS": "",  # comma-separated stun:/turn: URLs without credentials
@@ -147,7 +179,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "TURN_SECRET": None,  # coturn's static-auth-secret
         "TURN_TTL_SECONDS": 3600,  # lifetime of the TURN credentials minted per call
         "CALL_RECORDING": False,  # offer audio recording of calls (with both consents)
-        "RECORDINGS_DIR": str(Path(instance_path) / "recordings"),  # encrypted files
+        "RECORDINGS_DIR": str(instance / "recordings"),  # encrypted files
         # The aiortc media worker(s): connection tests and recordings.
         "MEDIA_WORKER_URLS": "",  # comma-separated http://host:port; `flask serve` fills it
         "MEDIA_WORKERS": 1,  # workers `flask serve` starts as child processes
@@ -155,96 +187,99 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MEDIA_MAX_SESSIONS": 8,  # concurrent media sessions one worker accepts
         "MEDIA_TEST_SECONDS": 30,  # a connection test's longest duration
         # Medical documents (consult/documents/): sealed with DOCUMENT_KEYS (AES-256-GCM).
-        "DOCUMENTS_DIR": str(Path(instance_path) / "documents"),  # outside static/
+        "DOCUMENTS_DIR": str(instance / "documents"),  # outside static/
         "DOCUMENT_STORAGE": "local",  # or module:Class of another store (core.storage)
         "DOCUMENT_MAX_BYTES": 20 * 1024 * 1024,  # one file
         "DOCUMENT_MAX_PIXELS": 50_000_000,  # an image's width x height (decompression bombs)
         "DOCUMENT_MAX_PAGES": 500,  # a PDF's pages
         "UPLOAD_TMP_DIR": None,  # uploads in progress (unnamed files); None = the system's
         "CLAMD_SOCKET": None,  # clamd's Unix socket: scan uploads before they are shown
-        # Every form field and file is a part; an upload has six. Werkzeug's default is 1000.
-        "MAX_FORM_PARTS": 50,
     }
 
 
-def load(app: Any, overrides: dict[str, Any] | None) -> None:
+def load(app: Flask, overrides: dict[str, Any] | None) -> None:
     """Fill ``app.config``: defaults, then instance/config.py, environment, ``overrides``.
 
     Raises :class:`ConfigError` when a production setting is missing.
     """
-    app.config.from_mapping(defaults(app.instance_path))
-    app.config.from_pyfile("config.py", silent=True)
+    given = overrides or {}
+    config = app.config
+    config.from_mapping(defaults(app.instance_path))
+    config.from_pyfile("config.py", silent=True)
+    _read_environment(config)
+    config.update(given)
+    _choose_database(config, Path(app.instance_path), given)
+    _fill_secrets(config)
+    _derive(config, given)
+
+
+def _read_environment(config: Config) -> None:
+    """The settings of :data:`ENV_SETTINGS` that the environment sets (not empty)."""
     for key in ENV_SETTINGS:
         if key in os.environ and os.environ[key] != "":
-            app.config[key] = _coerce(key, os.environ[key])
+            config[key] = _coerce(key, os.environ[key])
     if os.environ.get("DATABASE_URL"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(os.environ["DATABASE_URL"])
-    if overrides:
-        app.config.update(overrides)
-    if app.config["DEMO"] and not os.environ.get("DATABASE_URL") and not (
-        overrides and "SQLALCHEMY_DATABASE_URI" in overrides
+        config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(os.environ["DATABASE_URL"])
+
+
+def _choose_database(config: Config, instance: Path, given: dict[str, Any]) -> None:
+    """Demo mode's own SQLite file (unless a database is named), the psycopg 3 driver,
+    and a connection pool for servers other than SQLite."""
+    if config["DEMO"] and not os.environ.get("DATABASE_URL") and (
+        "SQLALCHEMY_DATABASE_URI" not in given
     ):
-        app.config["SQLALCHEMY_DATABASE_URI"] = (
-            f"sqlite:///{Path(app.instance_path) / 'demo.sqlite'}"
-        )
-    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'demo.sqlite'}"
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(config["SQLALCHEMY_DATABASE_URI"])
+    if not config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         # A gevent worker runs many socket events at once: a pool sized for that keeps
         # connections open instead of opening and closing overflow ones per event.
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
-            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
-            "pool_size": app.config["DATABASE_POOL_SIZE"],
-            "max_overflow": app.config["DATABASE_MAX_OVERFLOW"],
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **config["SQLALCHEMY_ENGINE_OPTIONS"],
+            "pool_size": config["DATABASE_POOL_SIZE"],
+            "max_overflow": config["DATABASE_MAX_OVERFLOW"],
         }
 
-    relaxed = app.config["DEMO"] or app.config["TESTING"]
-    if not app.config.get("SECRET_KEY"):
-        if not relaxed:
-            raise ConfigError("SECRET_KEY must be set outside demo and test mode")
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
-    if not app.config.get("ACTIVATION_CODE_KEY"):
-        # Activation codes are hashed with their own key so the session key can rotate.
-        if not relaxed:
-            raise ConfigError("ACTIVATION_CODE_KEY must be set outside demo and test mode")
-        app.config["ACTIVATION_CODE_KEY"] = (
-            "demo-activation-key" if app.config["DEMO"] else secrets.token_hex(32)
-        )
-    if not app.config.get("DATA_KEYS"):
-        if not relaxed:
-            raise ConfigError(
-                "DATA_KEYS must be set outside demo and test mode; make a key with: python -c "
-                "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
-            )
-        from cryptography.fernet import Fernet
 
-        # Demo data survives restarts; tests get a fresh key.
-        app.config["DATA_KEYS"] = (
-            "ZGVtby1kYXRhLWtleS1kby1ub3QtdXNlLWluLXByb2Q=" if app.config["DEMO"]
-            else Fernet.generate_key().decode()
-        )
-    if not app.config.get("DOCUMENT_KEYS"):
-        if not relaxed:
-            raise ConfigError(
-                "DOCUMENT_KEYS must be set outside demo and test mode; make a key with: "
-                "flask keys new-document-key"
-            )
-        from core.sealed import new_key
+def _fill_secrets(config: Config) -> None:
+    """Keys are required outside demo and test mode; there, a fixed demo key (demo data
+    survives restarts) or a fresh one (each test app its own)."""
+    _fill_secret(config, "SECRET_KEY", None, lambda: secrets.token_hex(32))
+    # Activation codes are hashed with their own key so the session key can rotate.
+    _fill_secret(config, "ACTIVATION_CODE_KEY", "demo-activation-key",
+                 lambda: secrets.token_hex(32))
+    _fill_secret(config, "DATA_KEYS", "ZGVtby1kYXRhLWtleS1kby1ub3QtdXNlLWluLXByb2Q=",
+                 lambda: Fernet.generate_key().decode(),
+                 "; make a key with: python -c 'from cryptography.fernet import Fernet; "
+                 "print(Fernet.generate_key().decode())'")
+    _fill_secret(config, "DOCUMENT_KEYS", "demo:ZGVtby1kb2N1bWVudC1rZXktMzItYnl0ZXMtbG9uZyE",
+                 lambda: new_document_key("test"),
+                 "; make a key with: flask keys new-document-key")
 
-        app.config["DOCUMENT_KEYS"] = (
-            "demo:ZGVtby1kb2N1bWVudC1rZXktMzItYnl0ZXMtbG9uZyE" if app.config["DEMO"]
-            else new_key("test")
-        )
-    if app.config["BASE_URL"].startswith("https://"):
-        app.config["SESSION_COOKIE_SECURE"] = True
-        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
-    if app.config.get("REDIS_URL"):
-        app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
-        if app.config["SOCKETIO_MESSAGE_QUEUE"] is None and not (
-            overrides and "SOCKETIO_MESSAGE_QUEUE" in overrides
-        ):
-            app.config["SOCKETIO_MESSAGE_QUEUE"] = app.config["REDIS_URL"]
+
+def _fill_secret(config: Config, key: str, demo: str | None, fresh: Callable[[], str],
+                 how: str = "") -> None:
+    """Set ``key`` when it is missing: ``demo`` in demo mode (if given), else ``fresh()``;
+    outside demo and test mode a missing key is a :class:`ConfigError` (``how`` says how
+    to make one)."""
+    if config.get(key):
+        return
+    if not (config["DEMO"] or config["TESTING"]):
+        raise ConfigError(f"{key} must be set outside demo and test mode{how}")
+    config[key] = demo if config["DEMO"] and demo is not None else fresh()
+
+
+def _derive(config: Config, given: dict[str, Any]) -> None:
+    """Settings that follow from others: secure cookies on HTTPS, Redis for the rate
+    limits and the Socket.IO message queue."""
+    if config["BASE_URL"].startswith("https://"):
+        config["SESSION_COOKIE_SECURE"] = True
+        config["SESSION_COOKIE_NAME"] = "__Host-session"
+    if config.get("REDIS_URL"):
+        config.setdefault("RATELIMIT_STORAGE_URI", config["REDIS_URL"])
+        if config["SOCKETIO_MESSAGE_QUEUE"] is None and "SOCKETIO_MESSAGE_QUEUE" not in given:
+            config["SOCKETIO_MESSAGE_QUEUE"] = config["REDIS_URL"]
     else:
-        app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+        config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
 
 
 def normalise_db_url(url: str) -> str:

@@ -1,6 +1,8 @@
-"""Database kernel: the declarative base, column types and engine tuning.
+"""Database kernel: the declarative base, column types, engine tuning and SQLite's
+single writer (the only module that knows about it).
 
-Services flush; the one commit of a request happens in the route (or CLI command).
+Services flush; the one commit of a request, CLI command or socket event happens in
+:mod:`core.unit`.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import has_request_context, request
-from sqlalchemy import DateTime, Engine, MetaData, event
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy import Connection, CursorResult, DateTime, Engine, MetaData, Result, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -66,6 +69,22 @@ def writing() -> Iterator[None]:
         _immediate.reset(token)
 
 
+@contextmanager
+def separate_session(engine: Engine) -> Iterator[Session]:
+    """A session of its own, beside the request's, that begins as a writer: for writes
+    that must not wait for (or be undone with) the request's transaction, such as an
+    audit entry on a GET. The caller commits it."""
+    with writing(), Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@contextmanager
+def separate_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection of its own in a writing transaction, committed when the block ends."""
+    with writing(), engine.begin() as conn:
+        yield conn
+
+
 def request_is_writer() -> bool:
     """True inside a request that may write (POST and the like) or inside
     :func:`writing` (socket events, CLI): on SQLite that transaction holds the write
@@ -78,12 +97,18 @@ def _wants_immediate() -> bool:
     return request_is_writer()
 
 
-def insert_ignoring_conflicts(session: Any, model: Any, values: dict[str, Any],
-                              index_elements: list[Any]) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` for PostgreSQL and SQLite; the caller adds
-    ``.returning(...)`` if it needs the new row's columns."""
-    from sqlalchemy.dialects import postgresql, sqlite
+def rowcount(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through a session matched. The session types
+    what it returns as a plain ``Result``; for those statements it is a ``CursorResult``."""
+    return cast(CursorResult[Any], result).rowcount
 
+
+def insert_ignoring_conflicts(
+    session: Session, model: type[Base], values: dict[str, Any], index_elements: list[Any],
+) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT … ON CONFLICT DO NOTHING`` for PostgreSQL and SQLite; the caller adds
+    ``.returning(...)`` if it needs the new row's columns. ``index_elements`` are mapped
+    attributes, which SQLAlchemy's types do not list though it takes them."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(model).values(**values).on_conflict_do_nothing(index_elements=index_elements)

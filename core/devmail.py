@@ -30,11 +30,18 @@ def linkify(text: str) -> Markup:
     return Markup(_URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped))  # noqa: S704
 
 
+def _shown(msg: OutboxMessage) -> OutboxMessage:
+    """``msg`` rendered for the page only: taken out of the session first, so what is
+    rendered is never written (a GET writes nothing; the sender renders it again)."""
+    db.session.expunge(msg)
+    return materialise(msg)
+
+
 def _get(msg_id: int) -> OutboxMessage:
     msg = db.session.get(OutboxMessage, msg_id)
     if msg is None:
         abort(404)
-    return materialise(msg)
+    return _shown(msg)
 
 
 @bp.get("/")
@@ -45,8 +52,7 @@ def index() -> str:
         select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(200)
     ).all()
     for msg in messages:
-        materialise(msg)
-    db.session.commit()
+        _shown(msg)
     return render_template("devmail/index.html", messages=messages)
 
 

@@ -1,8 +1,9 @@
-"""Flask extensions, created unbound here and initialised in :func:`core.app.create_app`."""
+"""Flask extensions, created unbound here and initialised in :func:`core.app.make_app`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from flask import current_app
 from flask_babel import Babel
@@ -18,6 +19,13 @@ from flask_wtf import CSRFProtect
 from core.db import Base
 
 db = SQLAlchemy(model_class=Base)
+
+# The base class of the models. At run time Flask-SQLAlchemy's `db.Model` (built from Base,
+# bound to the app's engine); a type checker cannot follow that dynamic class, so it sees Base.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 mail = Mail()
 babel = Babel()

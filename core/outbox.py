@@ -24,8 +24,9 @@ from sqlalchemy import JSON, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core import clock
-from core.db import UTCDateTime, writing
-from core.extensions import db, mail
+from core.db import UTCDateTime, rowcount
+from core.extensions import Model, db, mail
+from core.unit import transaction
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def render_attachment(kind: str, ref: str, locale: str) -> RenderedAttachment:
     return _renderers[kind](ref, locale)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """One email waiting for, or past, delivery."""
 
     __tablename__ = "outbox_message"
@@ -138,12 +139,13 @@ def _claim(msg_id: int, now: datetime) -> bool:
         .values(claimed_until=now + timedelta(minutes=5))
     )
     db.session.commit()
-    return result.rowcount == 1
+    return rowcount(result) == 1
 
 
 def build_message(msg: OutboxMessage) -> Message:
     """The Flask-Mail message for ``msg``, attachments rendered now."""
     materialise(msg)
+    assert msg.subject is not None  # materialise filled it in
     message = Message(
         subject=msg.subject, recipients=[msg.to_addr], body=msg.text_body, html=msg.html_body
     )
@@ -229,7 +231,7 @@ class OutboxSender(threading.Thread):
             _wake.wait(poll)
             _wake.clear()
             try:
-                with self.app.app_context(), writing():
+                with self.app.app_context(), transaction():
                     deliver_due(self.app)
             except Exception:
                 log.exception("outbox sender loop failed; retrying")

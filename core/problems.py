@@ -1,19 +1,21 @@
-"""RFC 9457 problem details for the JSON API.
+"""Error answers: RFC 9457 problem details for the JSON API, error pages elsewhere.
 
 Every error under ``/api/`` is ``application/problem+json`` with ``status``, ``title``,
 ``detail`` and, for field errors, ``errors: {field: [messages]}`` in the request's
-language.
+language. Other paths get a localised error page in the base layout.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.wrappers import Response
 
+from core.extensions import db
 from core.jsonutil import json_response
 
 
@@ -100,29 +102,33 @@ def http_problem(exc: HTTPException) -> Response:
     return problem(status, title, detail, headers=error_headers(exc))
 
 
+def render_error_page(exc: HTTPException) -> tuple[str, int, dict[str, str]]:
+    """A localised error page for ``exc`` in the base layout."""
+    status = exc.code or 500
+    body = render_template(
+        "error.html", status=status, message=explanation(status) or exc.description
+    )
+    return body, status, error_headers(exc)
+
+
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
 def init_app(app: Flask) -> None:
-    """Register error handlers that answer problem+json under /api/."""
-    from core.pages import render_error_page
+    """Register error handlers: problem+json under /api/, error pages elsewhere."""
 
     @app.errorhandler(HTTPException)
-    def _http(exc: HTTPException) -> Any:
+    def _http(exc: HTTPException) -> ResponseReturnValue:
         if is_api_request():
             return http_problem(exc)
         return render_error_page(exc)
 
     @app.errorhandler(Exception)
-    def _unhandled(exc: Exception) -> Any:
+    def _unhandled(exc: Exception) -> ResponseReturnValue:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        from core.extensions import db
-
         db.session.rollback()
         if is_api_request():
             return problem(500, _("Internal server error"),
                            _("Something went wrong on our side. Please try again later."))
-        from werkzeug.exceptions import InternalServerError
-
         return render_error_page(InternalServerError())

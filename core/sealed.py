@@ -30,7 +30,7 @@ import re
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, BinaryIO, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -41,6 +41,12 @@ MAGIC = b"PDS1"
 SEGMENT = 1024 * 1024  # plaintext bytes per segment
 TAG = 16
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class Digest(Protocol):
+    """A hashlib object, as far as :func:`seal` uses it."""
+
+    def update(self, data: memoryview, /) -> None: ...
 
 
 class SealError(ValueError):
@@ -99,8 +105,8 @@ def _file_cipher(master: bytes, key_id: bytes, salt: bytes) -> AESGCM:
                        info=MAGIC + key_id).derive(master))
 
 
-def seal(source: BinaryIO, keyring: Keyring, segment: int = SEGMENT,
-         digest: Any = None) -> Iterator[bytes | memoryview]:
+def seal(source: IO[bytes], keyring: Keyring, segment: int = SEGMENT,
+         digest: Digest | None = None) -> Iterator[bytes | memoryview]:
     """Yield the sealed form of ``source`` (read to its end) with the current key,
     updating ``digest`` (a hashlib object) with the plaintext on the way.
 
@@ -139,7 +145,7 @@ def seal(source: BinaryIO, keyring: Keyring, segment: int = SEGMENT,
         have = 1 + _fill(source, view[1:])
 
 
-def _fill(source: BinaryIO, target: memoryview) -> int:
+def _fill(source: IO[bytes], target: memoryview) -> int:
     """Read into ``target`` until it is full or the source ends; the bytes read."""
     got = 0
     readinto = getattr(source, "readinto", None)

@@ -13,7 +13,7 @@ import importlib
 import os
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -77,11 +77,12 @@ class LocalDiskStore:
         self._path(key).unlink(missing_ok=True)
 
 
-def from_config(config: Any) -> BlobStore:
+def from_config(config: Mapping[str, Any]) -> BlobStore:
     """The store named by ``DOCUMENT_STORAGE``: ``local`` (the default) or
     ``module:Class``, a class built with the app's config."""
     name = config.get("DOCUMENT_STORAGE") or "local"
     if name == "local":
         return LocalDiskStore(config["DOCUMENTS_DIR"])
     module, _, cls = name.partition(":")
-    return getattr(importlib.import_module(module), cls)(config)  # type: ignore[no-any-return]
+    store: BlobStore = getattr(importlib.import_module(module), cls)(config)
+    return store

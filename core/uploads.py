@@ -19,12 +19,12 @@ def temporary_file(spool: int = 0) -> IO[bytes]:
     a re-encoded image, a document read back); held in memory up to ``spool`` bytes."""
     directory = current_app.config.get("UPLOAD_TMP_DIR") or None
     if spool:
-        return tempfile.SpooledTemporaryFile(max_size=spool, dir=directory)  # type: ignore[return-value]
+        return tempfile.SpooledTemporaryFile(max_size=spool, dir=directory)
     return tempfile.TemporaryFile("w+b", dir=directory)
 
 
 class StreamingRequest(Request):
-    """The app's request class (see :func:`core.app.create_app`)."""
+    """The app's request class (see :func:`core.app.make_app`)."""
 
     def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
                          filename: str | None = None, content_length: int | None = None

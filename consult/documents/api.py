@@ -11,14 +11,12 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from accounts import audit
-from consult import realtime
 from consult.doctors import doctor_label
 from consult.documents import receive, services
 from consult.documents.models import CONTENT_TYPES, KINDS, STATUSES, Document
-from consult.errors import ConsultRefused
 from core import api
 from core.access import allow
-from core.extensions import db, limiter
+from core.extensions import limiter
 from core.jsonutil import json_response
 from core.problems import problem
 
@@ -79,11 +77,6 @@ def _from_another_site() -> bool:
         return False
     ours = {request.host_url.rstrip("/"), current_app.config["BASE_URL"].rstrip("/")}
     return origin.rstrip("/") not in ours
-
-
-def _refused(exc: ConsultRefused) -> Response:
-    db.session.rollback()
-    return problem(exc.status, _("Document refused"), exc.detail, errors=exc.errors)
 
 
 @bp.get("/documents")
@@ -167,11 +160,7 @@ def upload_document() -> Response:
     if _from_another_site():
         return problem(403, _("Forbidden"), _("Uploads are accepted from this service's "
                                               "own pages and apps only."))
-    try:
-        document = receive.upload(check_csrf=False)
-    except ConsultRefused as exc:
-        return _refused(exc)
-    return json_response(_payload(document), 201)
+    return json_response(_payload(receive.upload(check_csrf=False)), 201)
 
 
 @bp.get("/documents/<int:document_id>")
@@ -196,10 +185,7 @@ def get_document(document_id: int) -> Response:
             application/problem+json:
               schema: {$ref: "#/components/schemas/Problem"}
     """
-    try:
-        document = services.visible(current_user, document_id)
-    except ConsultRefused as exc:
-        return _refused(exc)
+    document = services.visible(current_user, document_id)
     audit.append_now("document.viewed", actor=current_user, subject=f"document:{document.id}",
                      details={"part": "details"})
     return json_response(_payload(document))
@@ -248,12 +234,7 @@ def review_document(document_id: int) -> Response:
         return problem(415, _("Unsupported media type"), _("Send a JSON object."))
     body = request.get_json(silent=True)
     comment = body.get("comment") if isinstance(body, dict) else None
-    try:
-        document = services.review(current_user, document_id, comment)
-        audit.append("document.reviewed", actor=current_user, subject=f"document:{document_id}")
-        db.session.commit()
-    except ConsultRefused as exc:
-        return _refused(exc)
-    for consultation_id in services.rooms_to_tell(document):
-        realtime.documents_changed(consultation_id)
+    document = services.review(current_user, document_id, comment)
+    audit.append("document.reviewed", actor=current_user, subject=f"document:{document_id}")
+    services.tell_rooms(services.rooms_to_tell(document))
     return json_response(_payload(document))

@@ -8,7 +8,10 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from consult.documents import upkeep, vault
+from consult.documents.models import Document
 from core.extensions import db
+from core.unit import transaction
 
 
 @click.group("documents")
@@ -21,11 +24,9 @@ def documents_group() -> None:
 @with_appcontext
 def scan_command(loop: bool) -> None:
     """Scan documents kept pending while clamd (CLAMD_SOCKET) was down."""
-    from consult.documents import upkeep
-
     while True:
-        counts = upkeep.scan_pending()
-        db.session.commit()
+        with transaction():
+            counts = upkeep.scan_pending()
         click.echo(f"ready {counts['ready']}, rejected {counts['rejected']}, "
                    f"still pending {counts['pending']}")
         if not loop:
@@ -37,20 +38,18 @@ def scan_command(loop: bool) -> None:
 @with_appcontext
 def rekey_command() -> None:
     """Seal files again with the first key of DOCUMENT_KEYS (after a rotation)."""
-    from consult.documents import upkeep, vault
-
-    total, damaged = 0, set()
+    total, damaged = 0, set[int]()
     while batch := upkeep.sealed_with_old_keys(skip=frozenset(damaged)):
         for document in batch:
+            document_id = document.id
             try:
-                old = upkeep.rekey(document)
+                with transaction():
+                    old = upkeep.rekey(document)
             except vault.Damaged as exc:  # left as it is, named for the on-call
-                db.session.rollback()
-                damaged.add(document.id)
-                click.echo(f"document {document.id} is damaged, not moved: {exc}", err=True)
+                damaged.add(document_id)
+                click.echo(f"document {document_id} is damaged, not moved: {exc}", err=True)
                 continue
-            db.session.commit()  # the row points at the new blobs: the old ones can go
-            vault.delete(*old)
+            vault.delete(*old)  # the row points at the new blobs: the old ones can go
             total += 1
     click.echo(f"{total} documents sealed again with the current key")
     if damaged:
@@ -61,8 +60,6 @@ def rekey_command() -> None:
 @with_appcontext
 def status_command() -> None:
     """Count documents by status and by the key that sealed them."""
-    from consult.documents.models import Document
-
     for status, count in db.session.execute(
             select(Document.status, func.count()).group_by(Document.status)):
         click.echo(f"{status:<9} {count:>7}")

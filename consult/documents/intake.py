@@ -14,10 +14,11 @@ import io
 import threading
 import warnings
 from dataclasses import dataclass
-from typing import IO, BinaryIO
+from typing import IO
 
 from flask_babel import gettext as _
 
+from consult.documents.errors import DocumentRefused
 from core.uploads import temporary_file
 
 THUMB_SIZE = 320  # the longest side of a thumbnail, in pixels
@@ -31,8 +32,12 @@ _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b
                 b"mif1", b"msf1"}
 
 
-class Refused(ValueError):
-    """The file is not accepted; ``str(exc)`` says why, in the person's language."""
+class Refused(DocumentRefused):
+    """The file is not accepted; ``str(exc)`` says why, in the person's language (a
+    refusal naming the ``file`` field)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, errors={"file": [detail]})
 
 
 @dataclass
@@ -63,7 +68,7 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def prepare(upload: BinaryIO, max_bytes: int, max_pixels: int, max_pages: int) -> Prepared:
+def prepare(upload: IO[bytes], max_bytes: int, max_pixels: int, max_pages: int) -> Prepared:
     """Check ``upload`` (a seekable file) and make what is kept; raises :class:`Refused`."""
     upload.seek(0, io.SEEK_END)
     size = upload.tell()
@@ -84,7 +89,7 @@ def prepare(upload: BinaryIO, max_bytes: int, max_pixels: int, max_pages: int) -
 
 # --- images ----------------------------------------------------------------------------
 
-def _open_image(upload: BinaryIO, kind: str, max_pixels: int):  # type: ignore[no-untyped-def]
+def _open_image(upload: IO[bytes], kind: str, max_pixels: int):
     from PIL import Image
 
     if kind == "heif":
@@ -112,7 +117,7 @@ def _too_many_pixels() -> str:
              "and try again.")
 
 
-def _prepare_image(upload: BinaryIO, kind: str, max_pixels: int) -> Prepared:
+def _prepare_image(upload: IO[bytes], kind: str, max_pixels: int) -> Prepared:
     from PIL import ImageOps
 
     image = _open_image(upload, kind, max_pixels)
@@ -159,7 +164,7 @@ def _colour_profile(icc: bytes | None) -> bytes | None:
     return icc
 
 
-def _png_mode(image):  # type: ignore[no-untyped-def]
+def _png_mode(image):
     """PNG keeps grey, colour and transparency; palettes and odd modes become RGB(A)."""
     if image.mode in ("1", "L", "LA", "RGB", "RGBA", "I;16"):
         return image
@@ -167,7 +172,7 @@ def _png_mode(image):  # type: ignore[no-untyped-def]
     return image.convert("RGBA" if has_alpha else "RGB")
 
 
-def _flatten(image):  # type: ignore[no-untyped-def]
+def _flatten(image):
     """RGB on white: JPEG has no transparency, and scans look right on paper white."""
     from PIL import Image
 
@@ -179,7 +184,7 @@ def _flatten(image):  # type: ignore[no-untyped-def]
     return base
 
 
-def _thumbnail(image) -> bytes:  # type: ignore[no-untyped-def]
+def _thumbnail(image) -> bytes:
     small = image.copy()
     small.thumbnail((THUMB_SIZE, THUMB_SIZE), reducing_gap=3.0)
     if small.mode != "RGB":
@@ -191,7 +196,7 @@ def _thumbnail(image) -> bytes:  # type: ignore[no-untyped-def]
 
 # --- PDFs ------------------------------------------------------------------------------
 
-def _prepare_pdf(upload: BinaryIO, size: int, max_pages: int) -> Prepared:
+def _prepare_pdf(upload: IO[bytes], size: int, max_pages: int) -> Prepared:
     import pypdfium2 as pdfium
 
     upload.seek(max(0, size - 1024))
@@ -202,7 +207,7 @@ def _prepare_pdf(upload: BinaryIO, size: int, max_pages: int) -> Prepared:
         return _open_pdf(pdfium, upload, size, max_pages)
 
 
-def _open_pdf(pdfium, upload: BinaryIO, size: int, max_pages: int) -> Prepared:  # type: ignore[no-untyped-def]
+def _open_pdf(pdfium, upload: IO[bytes], size: int, max_pages: int) -> Prepared:
     try:
         pdf = pdfium.PdfDocument(upload, autoclose=False)
     except pdfium.PdfiumError as exc:
@@ -233,7 +238,7 @@ def _open_pdf(pdfium, upload: BinaryIO, size: int, max_pages: int) -> Prepared: 
     return Prepared("application/pdf", upload, size, thumb, page_count=pages)
 
 
-def _page_image(pdf, index: int, width: int, fmt: str,  # type: ignore[no-untyped-def]
+def _page_image(pdf, index: int, width: int, fmt: str,
                 fit: bool = False) -> bytes:
     """Page ``index`` drawn ``width`` pixels wide (``fit``: within a square of that
     side), never above MAX_RENDER_PIXELS nor 4x the page's own size."""
@@ -258,7 +263,7 @@ def _page_image(pdf, index: int, width: int, fmt: str,  # type: ignore[no-untype
         page.close()
 
 
-def render_page(pdf_file: BinaryIO, index: int) -> bytes:
+def render_page(pdf_file: IO[bytes], index: int) -> bytes:
     """Page ``index`` (from 0) of a PDF as a PNG for the viewer; IndexError when the PDF
     has no such page."""
     import pypdfium2 as pdfium

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.crypto import decrypt
 from core.db import UTCDateTime
-from core.extensions import db
+from core.extensions import Model
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -27,7 +27,7 @@ STATUSES = ("pending", "ready", "rejected")
 CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
 
 
-class Document(db.Model):
+class Document(Model):
     """One uploaded document of an insured person, kept by their account."""
 
     __tablename__ = "document"

@@ -5,6 +5,7 @@ are in :mod:`consult.documents.services`."""
 from __future__ import annotations
 
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 from flask import (
     abort,
@@ -16,21 +17,24 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from accounts import audit
-from consult import realtime
-from consult import services as consult_services
-from consult.documents import bp, receive, services, vault
+from consult.access import participant_consultation
+from consult.coverage import people_of
+from consult.documents import receive, services, vault
+from consult.documents.blueprint import bp
 from consult.documents.forms import KIND_LABELS
 from consult.documents.models import Document
-from consult.errors import ConsultRefused
+from consult.errors import ConsultRefused, status_page
 from core import clock
 from core.access import allow
-from core.extensions import csrf, db, limiter
+from core.extensions import csrf, limiter
 from core.problems import problem
+from core.unit import after_commit, on_refusal
 
 # The viewer shows this many pages of a PDF; the rest are in the download.
 VIEWER_PAGES = 50
@@ -45,16 +49,16 @@ def _wants_json() -> bool:
 def index() -> str:
     """The account's documents, newest first, and the upload form."""
     return render_template("documents/index.html", documents=services.of_account(current_user),
-                           people=consult_services.people_of(current_user),
-                           kinds=KIND_LABELS, today=clock.today())
+                           people=people_of(current_user), kinds=KIND_LABELS,
+                           today=clock.today())
 
 
-def _refused(exc: ConsultRefused) -> Response | tuple[str, int]:
-    db.session.rollback()
+def _upload_refused(exc: ConsultRefused) -> ResponseReturnValue:
+    """A refused upload: the problem for the page's script, else the reasons flashed."""
     if _wants_json():
         return problem(exc.status, exc.detail, exc.detail, errors=exc.errors)
     flash(" ".join(m for msgs in exc.errors.values() for m in msgs) or exc.detail, "error")
-    return redirect(_back())  # type: ignore[return-value]
+    return redirect(_back())
 
 
 def _back() -> str:
@@ -71,14 +75,12 @@ def _back() -> str:
 @allow("patient")
 @csrf.exempt
 @limiter.limit(receive.UPLOAD_LIMIT, key_func=receive.user_key)
+@on_refusal(_upload_refused)
 def upload() -> Any:
     """One file and its title, date and type (the page's script sends each chosen file
     as its own request, with a progress bar). JSON for the script, a redirect for a
     plain form. A refused upload leaves no row and no file."""
-    try:
-        document = receive.upload(check_csrf=True)
-    except ConsultRefused as exc:
-        return _refused(exc)
+    document = receive.upload(check_csrf=True)
     if _wants_json():
         return jsonify(_summary(document)), 201
     flash(_("The document was uploaded."), "info")
@@ -91,13 +93,15 @@ def _summary(document: Document) -> dict[str, Any]:
             "thumbnail": url_for("documents.thumbnail", document_id=document.id)}
 
 
+def _not_shown(exc: ConsultRefused, **_view_args: Any) -> ResponseReturnValue:
+    """A document the person may not see (404), or not yet open (409): the error page."""
+    return status_page(exc.status)
+
+
 def _visible(document_id: int, contents: bool = False) -> Document:
-    try:
-        if contents:
-            return services.readable(current_user, document_id)
-        return services.visible(current_user, document_id)
-    except ConsultRefused as exc:
-        abort(exc.status)
+    if contents:
+        return services.readable(current_user, document_id)
+    return services.visible(current_user, document_id)
 
 
 def _audit_view(document: Document, part: str, **details: Any) -> None:
@@ -108,6 +112,7 @@ def _audit_view(document: Document, part: str, **details: Any) -> None:
 
 @bp.get("/<int:document_id>")
 @allow("patient", "doctor")
+@on_refusal(_not_shown)
 def view(document_id: int) -> str:
     """The viewer: the image (zoom, rotate) or the PDF's pages as images, the details,
     and the review (the doctor writes it, the patient reads it)."""
@@ -126,8 +131,6 @@ def view(document_id: int) -> str:
 
 def _file_response(document: Document, body: Any, mimetype: str, disposition: str,
                    name: str) -> Response:
-    from urllib.parse import quote
-
     response = Response(body, mimetype=mimetype, direct_passthrough=True)
     ascii_name = name.encode("ascii", "replace").decode().replace('"', "'").replace("?", "_")
     response.headers["Content-Disposition"] = (
@@ -158,6 +161,7 @@ def _open(document: Document, part: str = "file") -> Any:
 
 @bp.get("/<int:document_id>/file")
 @allow("patient", "doctor")
+@on_refusal(_not_shown)
 def download(document_id: int) -> Response:
     """The stored file as an attachment (never shown inline by the browser)."""
     document = _visible(document_id, contents=True)
@@ -173,6 +177,7 @@ def download(document_id: int) -> Response:
 
 @bp.get("/<int:document_id>/image")
 @allow("patient", "doctor")
+@on_refusal(_not_shown)
 def image(document_id: int) -> Response:
     """An image document for the viewer (re-encoded at upload: pixels only)."""
     document = _visible(document_id, contents=True)
@@ -188,13 +193,12 @@ def image(document_id: int) -> Response:
 
 @bp.get("/<int:document_id>/pages/<int:page>")
 @allow("patient", "doctor")
+@on_refusal(_not_shown)
 def page(document_id: int, page: int) -> Response:
     """One page of a PDF document, rendered on the server as a PNG."""
     document = _visible(document_id, contents=True)
     try:
         png = services.page_image(document, page)
-    except ConsultRefused as exc:
-        abort(exc.status)
     except vault.Damaged:
         _damaged(document)
     _audit_view(document, "page", page=page)
@@ -203,6 +207,7 @@ def page(document_id: int, page: int) -> Response:
 
 @bp.get("/<int:document_id>/thumbnail")
 @allow("patient", "doctor")
+@on_refusal(_not_shown)
 def thumbnail(document_id: int) -> Response:
     """A small picture of the document (the first page of a PDF)."""
     document = _visible(document_id, contents=True)
@@ -212,45 +217,37 @@ def thumbnail(document_id: int) -> Response:
     return _file_response(document, data, "image/jpeg", "inline", "thumbnail.jpg")
 
 
+def _back_to_document(exc: ConsultRefused, document_id: int) -> ResponseReturnValue:
+    """A refused review or deletion: the reasons flashed on the document's page."""
+    if exc.status == 404:
+        return status_page(404)
+    flash(" ".join(m for msgs in exc.errors.values() for m in msgs) or exc.detail, "error")
+    return redirect(url_for("documents.view", document_id=document_id))
+
+
 @bp.post("/<int:document_id>/review")
 @allow("doctor")
+@on_refusal(_back_to_document)
 def review(document_id: int) -> Response:
     """The doctor marks the document reviewed, with an optional comment."""
-    try:
-        document = services.review(current_user, document_id, request.form.get("comment"))
-        audit.append("document.reviewed", actor=current_user, subject=f"document:{document_id}")
-        db.session.commit()
-    except ConsultRefused as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        flash(" ".join(m for msgs in exc.errors.values() for m in msgs) or exc.detail, "error")
-        return redirect(url_for("documents.view", document_id=document_id))
-    for consultation_id in services.rooms_to_tell(document):
-        realtime.documents_changed(consultation_id)
+    document = services.review(current_user, document_id, request.form.get("comment"))
+    audit.append("document.reviewed", actor=current_user, subject=f"document:{document_id}")
+    services.tell_rooms(services.rooms_to_tell(document))
     flash(_("Marked as reviewed."), "info")
     return redirect(url_for("documents.view", document_id=document_id))
 
 
 @bp.post("/<int:document_id>/delete")
 @allow("patient")
+@on_refusal(_back_to_document)
 def delete(document_id: int) -> Response:
     """The patient deletes a document uploaded by mistake (not once it was reviewed)."""
-    try:
-        document = services.visible(current_user, document_id)
-        rooms = services.rooms_to_tell(document)
-        keys = services.remove(current_user, document_id)
-        audit.append("document.deleted", actor=current_user, subject=f"document:{document_id}")
-        db.session.commit()
-    except ConsultRefused as exc:
-        db.session.rollback()
-        if exc.status == 404:
-            abort(404)
-        flash(exc.detail, "error")
-        return redirect(url_for("documents.view", document_id=document_id))
-    vault.delete(*keys)
-    for consultation_id in rooms:
-        realtime.documents_changed(consultation_id)
+    document = services.visible(current_user, document_id)
+    rooms = services.rooms_to_tell(document)
+    keys = services.remove(current_user, document_id)
+    audit.append("document.deleted", actor=current_user, subject=f"document:{document_id}")
+    after_commit(lambda: vault.delete(*keys))
+    services.tell_rooms(rooms)
     flash(_("The document was deleted."), "info")
     return redirect(url_for("documents.index"))
 
@@ -259,11 +256,7 @@ def delete(document_id: int) -> Response:
 @allow("patient", "doctor")
 def panel(consultation_id: int) -> str:
     """The room's documents list (an HTML fragment, fetched again when it changes)."""
-    try:
-        consultation, side = consult_services.participant_consultation(current_user.id,
-                                                                        consultation_id)
-    except ConsultRefused:
-        abort(404)
+    consultation, side = participant_consultation(current_user.id, consultation_id)
     return render_template("documents/_panel.html", c=consultation, side=side,
                            documents=services.for_room(current_user, consultation, side),
                            kinds=KIND_LABELS)

@@ -5,6 +5,7 @@ the session: they flush; the callers (``flask documents``, ``flask serve``) comm
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from flask import current_app
 from sqlalchemy import select
@@ -31,7 +32,7 @@ def scan_pending(limit: int = 100) -> dict[str, int]:
     for index, document in enumerate(pending):
         try:
             with open_content(document) as body:
-                found = scan.scan(socket_path, iter(lambda b=body: b.read(scan.CHUNK), b""))
+                found = scan.scan(socket_path, iter(partial(body.read, scan.CHUNK), b""))
         except scan.ScanFailed as exc:  # this file only: it stays pending, go on
             log.error("clamd cannot scan document %s, it stays pending: %s", document.id, exc)
             counts["pending"] += 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 from collections.abc import Iterator
-from typing import IO, BinaryIO
+from typing import IO
 
 from flask import current_app
 
@@ -36,10 +37,10 @@ def store() -> storage.BlobStore:
     ext = current_app.extensions
     if "document_store" not in ext:
         ext["document_store"] = storage.from_config(current_app.config)
-    return ext["document_store"]  # type: ignore[no-any-return]
+    return ext["document_store"]
 
 
-def put(source: BinaryIO) -> tuple[str, str, str]:
+def put(source: IO[bytes]) -> tuple[str, str, str]:
     """Seal ``source`` (read from where it stands to its end) into a new blob; returns
     the blob key, the key id that sealed it and the plaintext's SHA-256 (hex)."""
     ring = keyring()
@@ -50,8 +51,6 @@ def put(source: BinaryIO) -> tuple[str, str, str]:
 
 
 def put_bytes(data: bytes) -> tuple[str, str, str]:
-    import io
-
     return put(io.BytesIO(data))
 
 
@@ -72,7 +71,7 @@ def open_verified(blob_key: str, sha256: str) -> IO[bytes]:
         out.close()
         raise Damaged(f"blob {blob_key}: SHA-256 differs from the recorded one")
     out.seek(0)
-    return out  # type: ignore[return-value]
+    return out
 
 
 def stream(body: IO[bytes], chunk: int = 256 * 1024) -> Iterator[bytes]:

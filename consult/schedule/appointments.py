@@ -16,8 +16,9 @@ from accounts.models import User
 from consult import payments
 from consult.errors import ConsultRefused
 from consult.models import Consultation
-from consult.schedule.models import HOLDING, Appointment
+from consult.schedule.models import HOLDING, OPENS_BEFORE, Appointment
 from core import clock
+from core.db import rowcount
 from core.extensions import db
 
 
@@ -81,13 +82,11 @@ def _own(patient: User, appointment_id: Any) -> Appointment:
 def _move(appointment: Appointment, allowed: tuple[str, ...], **values: Any) -> bool:
     """Change the status from one of ``allowed``, only until the room opens (five
     minutes before the start): after that the patient is expected in the room."""
-    from consult.schedule.rooms import OPENS_BEFORE
-
-    return bool(db.session.execute(
+    return bool(rowcount(db.session.execute(
         update(Appointment).where(Appointment.id == appointment.id,
                                   Appointment.status.in_(allowed),
                                   Appointment.starts_at > clock.now() + OPENS_BEFORE)
-        .values(**values).execution_options(synchronize_session=False)).rowcount)
+        .values(**values).execution_options(synchronize_session=False))))
 
 
 def confirm(patient: User, appointment_id: Any) -> Appointment:
@@ -115,11 +114,11 @@ def confirm(patient: User, appointment_id: Any) -> Appointment:
 def _release(appointment: Appointment) -> bool:
     """The appointment's consultation will not take place: cancelled, any payment
     refunded. True when a refund was asked for by this call."""
-    done = db.session.execute(
+    done = rowcount(db.session.execute(
         update(Consultation).where(Consultation.id == appointment.consultation_id,
                                    Consultation.status.in_(("scheduled", "active")))
         .values(status="cancelled", cancelled_at=clock.now())
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)))
     held = db.session.get(Consultation, appointment.consultation_id)
     if not done or held is None:
         return False

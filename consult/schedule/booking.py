@@ -14,12 +14,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
-from consult import payments, services
+from consult import payments
+from consult.coverage import decide_coverage
 from consult.documents.models import Document
 from consult.errors import ConsultRefused
-from consult.models import Consultation
+from consult.models import Consultation, Specialty
 from consult.schedule import notify, slots
-from consult.schedule.models import Appointment, AppointmentDocument, Specialty
+from consult.schedule.appointments import may_rebook
+from consult.schedule.models import Appointment, AppointmentDocument
+from consult.text import as_id, clean_text
 from core import clock
 from core.crypto import encrypt
 from core.extensions import db
@@ -45,8 +48,6 @@ def referring_consultation(doctor: User, consultation_id: int) -> Consultation:
     ConsultRefused (404 not theirs, 409 too late)."""
     consultation = db.session.get(Consultation, consultation_id)
     if consultation is not None and consultation.doctor_id != doctor.id:
-        from consult.schedule.appointments import may_rebook
-
         if may_rebook(doctor, consultation.id):  # the on-duty queue books a new time
             return consultation
     if consultation is None or consultation.doctor_id != doctor.id:
@@ -54,8 +55,6 @@ def referring_consultation(doctor: User, consultation_id: int) -> Consultation:
     if consultation.status == "closed" and consultation.closed_at is not None and \
             clock.now() - consultation.closed_at <= AFTER_CLOSE:
         return consultation
-    from consult.schedule.appointments import may_rebook
-
     if consultation.status == "closed" and may_rebook(doctor, consultation.id):
         return consultation
     if consultation.status != "active":
@@ -80,11 +79,8 @@ def _slot_of(req: BookingRequest) -> tuple[Specialty, int, datetime]:
 
 
 def _as_int(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return 0
-    return number if 0 < number < 2**31 else 0
+    number = as_id(value)
+    return number if number < 2**31 else 0
 
 
 def book(doctor: User, consultation_id: int, req: BookingRequest) -> Appointment:
@@ -93,7 +89,7 @@ def book(doctor: User, consultation_id: int, req: BookingRequest) -> Appointment
     the fields, 409 when the slot is not free (taken meanwhile, or never offered)."""
     consultation = referring_consultation(doctor, consultation_id)
     specialty, specialist_id, starts_at = _slot_of(req)
-    summary = services.clean_text(req.summary, "summary", SUMMARY_MAX)
+    summary = clean_text(req.summary, "summary", SUMMARY_MAX)
     slot = None
     horizon = clock.today() + timedelta(days=slots.HORIZON_DAYS - 1)
     if specialist_id in slots.specialists_of(specialty) and \
@@ -137,8 +133,8 @@ def _specialist_consultation(referring: Consultation, specialist_id: int, starts
     on-duty consultations, on the appointment's date: covered, or self-pay paid when
     the patient confirms; refused (422) with no active or waiting policy then."""
     patient = db.session.get(User, referring.patient_id)
-    decision = services.decide_coverage(patient, referring.insured_id,  # type: ignore[arg-type]
-                                        clock.local(starts_at).date())
+    decision = decide_coverage(patient, referring.insured_id,  # type: ignore[arg-type]
+                               clock.local(starts_at).date())
     held = Consultation(
         patient_id=referring.patient_id, insured_id=referring.insured_id,
         activation_id=decision.activation.id, doctor_id=specialist_id,

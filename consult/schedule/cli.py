@@ -12,7 +12,9 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from consult.schedule import announce, notify, rooms
 from core.extensions import db
+from core.unit import transaction
 
 REMIND_EVERY = 60.0
 
@@ -28,11 +30,9 @@ def appointments_group() -> None:
 def remind_command(loop: bool) -> None:
     """Queue the reminders due now (24 hours and 15 minutes before), open the rooms
     whose time has come and mark no-shows."""
-    from core.db import writing
-
     while True:
-        with writing():
-            queued = upkeep()
+        queued = upkeep()
+        db.session.remove()  # nothing stays open while it sleeps
         click.echo(f"{queued} reminders queued")
         if not loop:
             return
@@ -42,18 +42,10 @@ def remind_command(loop: bool) -> None:
 def upkeep() -> int:
     """One pass (committed): due reminders queued, due rooms opened, no-shows marked and
     the on-duty doctors told. Returns the reminders queued."""
-    from consult import realtime
-    from consult.models import Consultation
-    from consult.schedule import notify, rooms
-
-    queued = notify.send_due_reminders()
-    rooms.open_due()
-    missed = rooms.mark_no_shows()
-    db.session.commit()
-    for appointment in missed:
-        referring = db.session.get(Consultation, appointment.referring_consultation_id)
-        if referring is not None:
-            realtime.queue_changed(referring.product, "no_show", referring.id)
+    with transaction():
+        queued = notify.send_due_reminders()
+        rooms.open_due()
+        announce.missed(rooms.mark_no_shows())  # the desks hear it after the commit
     return queued
 
 
@@ -63,11 +55,9 @@ def start_reminders(app: Flask) -> Callable[[], None]:
     stop = threading.Event()
 
     def loop() -> None:
-        from core.db import writing
-
         while not stop.wait(REMIND_EVERY):
             try:
-                with app.app_context(), writing():
+                with app.app_context():
                     upkeep()
             except Exception:  # noqa: BLE001 - keep trying; the on-call sees the log
                 logging.getLogger(__name__).exception("queueing reminders failed")

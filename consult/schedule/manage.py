@@ -15,11 +15,15 @@ from sqlalchemy import delete, select
 from werkzeug.wrappers import Response
 
 from accounts import audit
-from consult import bp
-from consult.schedule.models import AvailabilityException, Specialty, WorkingHours
+from consult.blueprint import bp
+from consult.errors import ConsultRefused
+from consult.models import Specialty
+from consult.schedule.models import AvailabilityException, WorkingHours
 from core import clock
 from core.access import allow
+from core.db import rowcount
 from core.extensions import db
+from core.unit import on_refusal
 
 CODE = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
@@ -42,7 +46,7 @@ def specialties() -> str | Response | tuple[str, int]:
         f = request.form
         code = (f.get("code") or "").strip().lower()
         names = [(f.get(k) or "").strip() for k in ("name_ru", "name_kk", "name_en")]
-        minutes = f.get("slot_minutes", type=int)
+        minutes = f.get("slot_minutes", 0, type=int)  # 0 (refused) when missing or not a number
         if not CODE.match(code):
             errors["code"] = _("Latin letters, digits and dashes, e.g. cardiology.")
         if not all(names) or any(len(n) > 100 for n in names):
@@ -62,7 +66,6 @@ def specialties() -> str | Response | tuple[str, int]:
                          subject=f"specialty:{specialty.id}",
                          details={"code": code, "slot_minutes": minutes,
                                   "active": specialty.active})
-            db.session.commit()
             flash(_("The specialty is saved."), "info")
             return redirect(url_for("consult.specialties"))
     rows = db.session.scalars(select(Specialty).order_by(Specialty.code)).all()
@@ -70,21 +73,8 @@ def specialties() -> str | Response | tuple[str, int]:
                            form=request.form), (422 if errors else 200)
 
 
-@bp.route("/availability", methods=["GET", "POST"])
-@allow("doctor")
-def availability() -> str | Response | tuple[str, int]:
-    """A specialist's weekly hours and exceptions: add a period, an exception, or remove
-    one."""
-    if not current_user.specialty:  # on-duty doctors book; only specialists are booked
-        return render_template("consult/availability.html", not_specialist=True), 200
-    error = None
-    if request.method == "POST":
-        error = _change_availability()
-        if error is None:
-            db.session.commit()
-            flash(_("Your availability is saved."), "info")
-            return redirect(url_for("consult.availability"))
-        db.session.rollback()
+def _availability_page(error: str | None = None) -> tuple[str, int]:
+    """The specialist's hours and exceptions from today, with a refused change's reason."""
     hours = db.session.scalars(select(WorkingHours).where(
         WorkingHours.doctor_id == current_user.id)
         .order_by(WorkingHours.weekday, WorkingHours.starts)).all()
@@ -96,14 +86,35 @@ def availability() -> str | Response | tuple[str, int]:
         (422 if error else 200)
 
 
+def _availability_refused(exc: ConsultRefused) -> tuple[str, int]:
+    return _availability_page(exc.detail)
+
+
+@bp.route("/availability", methods=["GET", "POST"])
+@allow("doctor")
+@on_refusal(_availability_refused)
+def availability() -> str | Response | tuple[str, int]:
+    """A specialist's weekly hours and exceptions: add a period, an exception, or remove
+    one."""
+    if not current_user.specialty:  # on-duty doctors book; only specialists are booked
+        return render_template("consult/availability.html", not_specialist=True), 200
+    if request.method != "POST":
+        return _availability_page()
+    error = _change_availability()
+    if error is not None:  # nothing of it is kept
+        raise ConsultRefused(error)
+    flash(_("Your availability is saved."), "info")
+    return redirect(url_for("consult.availability"))
+
+
 def _change_availability() -> str | None:
     """Apply one change from the form; a message when it is refused."""
     form = request.form
     action = form.get("action")
     if action in ("remove_hours", "remove_exception"):
         model = WorkingHours if action == "remove_hours" else AvailabilityException
-        done = db.session.execute(delete(model).where(
-            model.id == form.get("id", type=int), model.doctor_id == current_user.id)).rowcount
+        done = rowcount(db.session.execute(delete(model).where(
+            model.id == form.get("id", type=int), model.doctor_id == current_user.id)))
         if not done:
             return _("Nothing to remove.")
         audit.append("availability.removed", actor=current_user, details={"what": action})

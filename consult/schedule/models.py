@@ -9,10 +9,9 @@ bookings of one slot impossible, whatever the timing.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import (
-    Boolean,
     Date,
     ForeignKey,
     Index,
@@ -25,54 +24,44 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import UTCDateTime
-from core.extensions import db
+from core.extensions import Model
 
 # An appointment holds its slot in these states. Asking to reschedule frees it: the
 # on-duty doctor books another time.
 HOLDING = ("booked", "confirmed")
 STATUSES = (*HOLDING, "reschedule_requested", "cancelled", "completed", "no_show")
+# The room opens (its consultation becomes active) this long before the start; a side
+# still absent this long after the start makes the appointment a no-show.
+OPENS_BEFORE = timedelta(minutes=5)
+NO_SHOW_AFTER = timedelta(minutes=15)
 
 
-class Specialty(db.Model):
-    """A medical specialty specialists are booked for (managed by admins)."""
+class _DoctorsTime:
+    """A row of one doctor's availability (local wall-clock times); its columns first."""
 
-    __tablename__ = "specialty"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. cardiology
-    name_ru: Mapped[str] = mapped_column(String(100))
-    name_kk: Mapped[str] = mapped_column(String(100))
-    name_en: Mapped[str] = mapped_column(String(100))
-    slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-    def name(self, locale: str) -> str:
-        return {"kk": self.name_kk, "en": self.name_en}.get(locale, self.name_ru)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-2)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), sort_order=-1)
 
 
-class WorkingHours(db.Model):
+class WorkingHours(_DoctorsTime, Model):
     """A specialist's regular hours on one weekday (0 = Monday), local time; several
     periods a day are several rows."""
 
     __tablename__ = "working_hours"
     __table_args__ = (Index("ix_working_hours_doctor", "doctor_id", "weekday"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    doctor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     weekday: Mapped[int] = mapped_column(Integer)
     starts: Mapped[time] = mapped_column(Time)
     ends: Mapped[time] = mapped_column(Time)
 
 
-class AvailabilityException(db.Model):
+class AvailabilityException(_DoctorsTime, Model):
     """A change to a specialist's regular hours on one date: a day (or part of it) off,
     or an extra period of work."""
 
     __tablename__ = "availability_exception"
     __table_args__ = (Index("ix_availability_exception_doctor", "doctor_id", "day"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    doctor_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     day: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(8))  # off | extra
     # Empty for a whole day off; a period off or of extra work otherwise (local time).
@@ -80,7 +69,7 @@ class AvailabilityException(db.Model):
     ends: Mapped[time | None] = mapped_column(Time)
 
 
-class Appointment(db.Model):
+class Appointment(Model):
     """A specialist consultation booked by an on-duty doctor for a patient."""
 
     __tablename__ = "appointment"
@@ -117,7 +106,7 @@ class Appointment(db.Model):
     specialist_joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AppointmentDocument(db.Model):
+class AppointmentDocument(Model):
     """A patient's document the referring doctor shares with the specialist."""
 
     __tablename__ = "appointment_document"

@@ -18,8 +18,10 @@ from sqlalchemy import select, update
 
 from accounts.models import User
 from consult.doctors import doctor_label
-from consult.schedule.models import HOLDING, Appointment, Specialty
+from consult.models import Specialty
+from consult.schedule.models import HOLDING, Appointment
 from core import clock, outbox
+from core.db import rowcount
 from core.extensions import db
 
 DAY_BEFORE = timedelta(hours=24)
@@ -53,10 +55,10 @@ def send_due_reminders() -> int:
             late = column is Appointment.reminded_day_at and \
                 appointment.starts_at - appointment.created_at < DAY_BEFORE
             # Claim it first: of two processes reminding at once, one queues the mail.
-            claimed = db.session.execute(
+            claimed = rowcount(db.session.execute(
                 update(Appointment).where(Appointment.id == appointment.id, column.is_(None))
                 .values({column.key: now}).execution_options(synchronize_session=False)
-            ).rowcount
+            ))
             if not claimed or late:
                 continue
             patient = db.session.get(User, appointment.patient_id)

@@ -13,13 +13,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from accounts.models import User
-from consult.schedule.models import (
-    HOLDING,
-    Appointment,
-    AvailabilityException,
-    Specialty,
-    WorkingHours,
-)
+from consult.models import Specialty
+from consult.schedule.models import HOLDING, Appointment, AvailabilityException, WorkingHours
 from core import clock
 from core.extensions import db
 

@@ -7,16 +7,18 @@ Without /usr/bin/chromium the browser tests skip, except when ``E2E_REQUIRED=1``
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
+from accounts.models import User
+from consult.models import Consultation
+from core import clock
 from tests.e2e.chromium import BASE_ARGS, CHROMIUM, MEDIA_ARGS
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 @pytest.fixture(scope="session")
@@ -63,47 +65,21 @@ def demo_server(app: Any, live_server: Any) -> Any:
     return live_server
 
 
-@contextmanager
-def screenshots_on_failure(pages: dict[str, Any], prefix: str) -> Iterator[None]:
-    """On any failure keep what each browser showed, as
-    ``test-artifacts/<prefix>-<name>-failed.png``."""
-    try:
-        yield
-    except BaseException:
-        ARTIFACTS.mkdir(exist_ok=True)
-        for name, page in pages.items():
-            if not page.is_closed():
-                page.screenshot(path=str(ARTIFACTS / f"{prefix}-{name}-failed.png"),
-                                full_page=True)
-        raise
+@pytest.fixture
+def taken_room(client: FlaskClient, activated_patient: Callable[..., Any],
+               on_shift_doctor: Callable[..., User],
+               taken_consultation: Callable[..., Consultation]
+               ) -> Callable[[str, str, str], dict[str, Any]]:
+    """Factory: a consultation an on-duty doctor (``doctor_name``) has taken, on
+    2026-03-30 11:00 Almaty time (the patient activated on 1 March, so the policy covers
+    it by then): both sides can open its room."""
 
+    def take(doctor_name: str, complaint: str, channel: str) -> dict[str, Any]:
+        clock.freeze(datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
+        patient, insured = activated_patient(client)
+        clock.freeze(datetime(2026, 3, 30, 6, 0, tzinfo=UTC))
+        doctor = on_shift_doctor(full_name=doctor_name)
+        c = taken_consultation(patient, insured, complaint, channel, doctor=doctor)
+        return {"id": c.id, "patient": patient, "doctor": doctor}
 
-def account_link(page: Any, name: str) -> Any:
-    """The account menu's link called ``name``, with the menu opened first where it
-    folds (on a phone the links sit behind the "Menu" button)."""
-    if not page.locator("#menu").evaluate("menu => menu.open"):
-        page.locator("#menu > summary").click()
-    return page.get_by_role("navigation", name="Account").get_by_role("link", name=name)
-
-
-def taken_consultation(client: Any, doctor_name: str, complaint: str, channel: str
-                       ) -> dict[str, Any]:
-    """A consultation an on-duty doctor (``doctor_name``) has taken, on 2026-03-30 11:00
-    Almaty time (the patient activated on 1 March, so the policy covers it by then):
-    both sides can open its room."""
-    from datetime import UTC, datetime
-
-    from consult import services
-    from core import clock
-    from core.extensions import db
-    from tests.consult_helpers import activated_patient, on_shift_doctor
-
-    clock.freeze(datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
-    patient, insured = activated_patient(client)
-    clock.freeze(datetime(2026, 3, 30, 6, 0, tzinfo=UTC))
-    doctor = on_shift_doctor(full_name=doctor_name)
-    c = services.request_consultation(
-        patient, services.ConsultationRequest(insured.id, complaint, channel), "en")
-    services.take(doctor, c.id)
-    db.session.commit()
-    return {"id": c.id, "patient": patient, "doctor": doctor}
+    return take

@@ -3,8 +3,8 @@ operator and admin journeys and the public pages, at 360 px and 1280 px, in ru, 
 en: no violation of the WCAG 2.2 A and AA rules.
 
 ``PAGES`` lists what is visited; ``NOT_PAGES`` says why an endpoint has no page of
-its own. tests/test_page_coverage.py (no browser needed) fails when an endpoint of the
-app is in neither, so a new page cannot skip its axe run.
+its own. tests/service/test_page_coverage.py (no browser needed) fails when an endpoint
+of the app is in neither, so a new page cannot skip its axe run.
 """
 
 from __future__ import annotations
@@ -17,6 +17,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+
+from tests.fixtures.accounts import PASSWORD, code_for, sign_in
+from tests.fixtures.activation import ADULT_IIN_2, iin_for
+from tests.fixtures.documents import jpeg_bytes, upload
+from tests.fixtures.schedule import MONDAY, _at
 
 # --- what is checked -------------------------------------------------------------------
 
@@ -199,23 +204,23 @@ DOCTOR = "Aigerim Sadykova"
 SPECIALIST = "Dr Cardio"
 
 
-def journey(app: Any, client: Any) -> dict[str, Any]:
+@pytest.fixture
+def journey(app: Any, client: Any, make_user: Any, activated_patient: Any,
+            on_shift_doctor: Any, make_specialty: Any) -> dict[str, Any]:
     """Monday 30 March 2026, 11:00 in Almaty: a patient in an active consultation with
     an earlier closed one, a document and a booked specialist appointment; another
     patient waiting in the queue; a third who has never asked; an on-duty doctor on
     shift, a cardiologist with working hours, an operator and an admin."""
     from accounts.services import issue_password_link
-    from consult import services
+    from consult.duty import queue as duty_queue
+    from consult.duty.chat import send_message
+    from consult.duty.closing import Conclusion, close
+    from consult.duty.requests import ConsultationRequest, request_consultation
     from consult.schedule import booking
     from consult.schedule.models import Appointment, WorkingHours
     from core import clock
     from core.extensions import db
     from core.outbox import OutboxMessage
-    from tests.accounts_helpers import make_user, sign_in
-    from tests.conftest import ADULT_IIN_2, iin_for
-    from tests.consult_helpers import activated_patient, on_shift_doctor
-    from tests.document_helpers import jpeg_bytes, upload
-    from tests.schedule_helpers import MONDAY, _at, _specialty
 
     app.config.update(RATELIMIT_LOGIN_ACCOUNT_IP="1000 per minute",
                       RATELIMIT_SECOND_FACTOR="1000 per minute")
@@ -227,27 +232,27 @@ def journey(app: Any, client: Any) -> dict[str, Any]:
 
     clock.freeze(_at(MONDAY, 10))
     doctor = on_shift_doctor(full_name=DOCTOR, email="dr.aigerim@clinic.kz")
-    earlier = services.request_consultation(
-        patient, services.ConsultationRequest(insured.id, "Cough for a week", "chat"), "en")
-    services.take(doctor, earlier.id)
-    services.close(doctor, earlier.id, services.Conclusion(
+    earlier = request_consultation(
+        patient, ConsultationRequest(insured.id, "Cough for a week", "chat"), "en")
+    duty_queue.take(doctor, earlier.id)
+    close(doctor, earlier.id, Conclusion(
         "Cough for a week", "Acute bronchitis", "Warm drinks, rest; come back if fever"))
     db.session.commit()
 
     clock.freeze(_at(MONDAY, 11))
-    active = services.request_consultation(patient, services.ConsultationRequest(
+    active = request_consultation(patient, ConsultationRequest(
         insured.id, "Chest pain when climbing stairs", "chat"), "en")
-    services.take(doctor, active.id)
+    duty_queue.take(doctor, active.id)
     db.session.commit()
-    services.send_message(patient.id, active.id, uuid.uuid4().hex,
+    send_message(patient.id, active.id, uuid.uuid4().hex,
                           "It hurts after two flights of stairs.")
-    services.send_message(doctor.id, active.id, uuid.uuid4().hex,
+    send_message(doctor.id, active.id, uuid.uuid4().hex,
                           "Does it pass with rest?")
-    in_line = services.request_consultation(waiting, services.ConsultationRequest(
+    in_line = request_consultation(waiting, ConsultationRequest(
         waiting_insured.id, "Sore throat and fever 38.5", "chat"), "en")
     db.session.commit()
 
-    specialty = _specialty("cardiology", minutes=30)
+    specialty = make_specialty("cardiology", minutes=30)
     specialist = make_user("doctor", email="dr.cardio@clinic.kz", full_name=SPECIALIST,
                            specialty="cardiology")
     db.session.add(WorkingHours(doctor_id=specialist.id, weekday=0, starts=time(14),
@@ -285,8 +290,6 @@ def _submit(page: Any) -> None:
 
 def _sign_in(page: Any, base: str, user: Any, with_code: bool) -> None:
     """Through the real login pages (TOTP for staff)."""
-    from tests.accounts_helpers import PASSWORD, code_for
-
     page.goto(base + "/login")
     page.fill("#email", user.email)
     page.fill("#password", PASSWORD)
@@ -298,10 +301,8 @@ def _sign_in(page: Any, base: str, user: Any, with_code: bool) -> None:
     page.wait_for_url(lambda url: "/login" not in url)
 
 
-def _activate(page: Any, base: str) -> None:
+def _activate(page: Any, base: str, make_policy: Any) -> None:
     """Activate a fresh policy in this browser, so /activate/done has something."""
-    from tests.conftest import iin_for, make_policy
-
     policy = make_policy()
     page.goto(base + "/activate")
     page.fill("#policy_number", policy.number)
@@ -315,12 +316,12 @@ def _activate(page: Any, base: str) -> None:
 
 
 @pytest.fixture
-def people(browser: Any, demo_server: Any, app: Any, client: Any
+def people(browser: Any, demo_server: Any, journey: dict[str, Any], make_policy: Any
            ) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """A browser context per person, each signed in (or, for ``anon``, having just
     activated a policy; for ``pending``, stopped at the second factor), CSP bypassed so
     that axe can be injected."""
-    data = journey(app, client)
+    data = journey
     base = demo_server.url
     contexts: dict[str, Any] = {}
     pages: dict[str, Any] = {}
@@ -329,12 +330,10 @@ def people(browser: Any, demo_server: Any, app: Any, client: Any
         ctx.set_default_timeout(15_000)
         contexts[who] = ctx
         pages[who] = ctx.new_page()
-    _activate(pages["anon"], base)
+    _activate(pages["anon"], base, make_policy)
     pending = pages["pending"]
     pending.goto(base + "/login")
     pending.fill("#email", data["people"]["operator"].email)
-    from tests.accounts_helpers import PASSWORD
-
     pending.fill("#password", PASSWORD)
     _submit(pending)
     pending.wait_for_url("**/login/code*")

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from core import clock
-from tests.conftest import make_policy
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.browser import ARTIFACTS
 
 
-def test_demo_policy_to_account_page_in_a_phone_sized_browser(browser, demo_server):
+def test_demo_policy_to_account_page_in_a_phone_sized_browser(browser, demo_server, make_policy):
     clock.freeze(datetime(2026, 11, 22, 6, 0, tzinfo=UTC))  # 11:00 in Almaty
     policy = make_policy(number="DEMO-PD-0001", code="69E7-927D")
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US")
@@ -53,7 +52,7 @@ def test_demo_policy_to_account_page_in_a_phone_sized_browser(browser, demo_serv
     context.close()
 
 
-def test_appendix_attachment_downloads_from_the_dev_mailbox(browser, demo_server):
+def test_appendix_attachment_downloads_from_the_dev_mailbox(browser, demo_server, make_policy):
     policy = make_policy()
     context = browser.new_context(locale="ru-RU")
     page = context.new_page()

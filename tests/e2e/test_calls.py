@@ -17,8 +17,7 @@ from playwright.sync_api import expect
 
 from consult.models import Call
 from core.extensions import db
-from tests.e2e.conftest import ARTIFACTS, screenshots_on_failure, taken_consultation
-from tests.e2e.test_consultation_flow import sign_in
+from tests.e2e.browser import ARTIFACTS, screenshots_on_failure, sign_in
 
 PHONE = {"width": 390, "height": 844}
 
@@ -37,9 +36,9 @@ INBOUND = """async () => {
 
 
 @pytest.fixture
-def consultation(client: Any) -> dict[str, Any]:
+def consultation(taken_room: Any) -> dict[str, Any]:
     """A consultation the on-duty doctor has taken: both can open its room."""
-    return taken_consultation(client, "Әлия Сәрсенова", "Rash on the arm", "video")
+    return taken_room("Әлия Сәрсенова", "Rash on the arm", "video")
 
 
 @pytest.fixture

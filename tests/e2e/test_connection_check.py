@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from consult.media.children import Child, start_workers, stop_workers
-from tests.accounts_helpers import PASSWORD
-from tests.conftest import TEST_CONFIG
-from tests.consult_helpers import activated_patient
-from tests.e2e.conftest import ARTIFACTS
+from consult.calls.media.children import Child, stop_workers
+from tests.e2e.browser import ARTIFACTS
+from tests.fixtures.accounts import PASSWORD
+from tests.fixtures.media import launch
 
 PHONE = {"width": 390, "height": 844}
 
@@ -23,18 +22,14 @@ PHONE = {"width": 390, "height": 844}
 @pytest.fixture
 def media_worker(app: Any) -> Iterator[Child]:
     """A worker of the test app (same SECRET_KEY) on loopback, the app pointed at it."""
-    config = {"SECRET_KEY": TEST_CONFIG["SECRET_KEY"], "MEDIA_HOST_ADDRESSES": "127.0.0.1",
-              "MEDIA_MAX_SESSIONS": 2, "MEDIA_TEST_SECONDS": 30, "CALL_ICE_SERVERS": "",
-              "REDIS_URL": ""}
-    children = start_workers(config, 1)
-    assert children, "the media worker did not start"
-    app.config.update(MEDIA_WORKER_URLS=children[0].url, REDIS_URL=None)
-    yield children[0]
-    stop_workers(children)
+    child = launch(MEDIA_MAX_SESSIONS=2, MEDIA_TEST_SECONDS=30)
+    app.config.update(MEDIA_WORKER_URLS=child.url, REDIS_URL=None)
+    yield child
+    stop_workers([child])
 
 
 def test_patient_checks_camera_microphone_and_network_on_a_phone(
-        app, client, no_csrf, demo_server, media_browsers, media_worker):
+        app, client, no_csrf, demo_server, media_browsers, media_worker, activated_patient):
     user, _ = activated_patient(client)
     app.config["WTF_CSRF_ENABLED"] = True  # the page's script sends the token
     context = media_browsers[0].new_context(locale="en-US", viewport=PHONE)

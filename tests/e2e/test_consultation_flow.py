@@ -15,14 +15,19 @@ from sqlalchemy import select
 
 from accounts.models import User
 from accounts.passwords import hash_password
-from consult import realtime, services
+from consult import realtime
+from consult.coverage import people_of
+from consult.duty import queue as duty_queue
+from consult.duty.chat import send_message
+from consult.duty.requests import ConsultationRequest, request_consultation
+from consult.duty.shifts import start_shift
 from core import clock
 from core.db import writing
 from core.extensions import db
-from tests.accounts_helpers import PASSWORD, code_for, make_user
-from tests.conftest import activation_body, make_policy
-from tests.consult_helpers import answer_red_flags
-from tests.e2e.conftest import ARTIFACTS, account_link, screenshots_on_failure
+from tests.e2e.browser import ARTIFACTS, account_link, screenshots_on_failure, sign_in
+from tests.fixtures.accounts import PASSWORD
+from tests.fixtures.activation import activation_body
+from tests.fixtures.consult import answer_red_flags
 
 PHONE = {"width": 390, "height": 844}
 HTML_TEXT = "<b>hi</b><script>x</script>"
@@ -30,7 +35,7 @@ ROOM_URL = re.compile(r"/consult/\d+$")
 
 
 @pytest.fixture
-def patient(client: Any) -> User:
+def patient(client: Any, make_policy: Any) -> User:
     """A patient who activated a policy today (so it is in its waiting period) and set
     a password."""
     clock.freeze(datetime(2026, 11, 22, 6, 0, tzinfo=UTC))  # 11:00 in Almaty
@@ -46,20 +51,9 @@ def patient(client: Any) -> User:
 
 
 @pytest.fixture
-def doctor() -> User:
+def doctor(make_user: Any) -> User:
     return make_user("doctor", email="dr.aliya@clinic.kz", full_name="Әлия Сәрсенова",
                      on_duty_doctor=True, pediatric=True)
-
-
-def sign_in(page: Any, base: str, user: User, with_code: bool) -> None:
-    page.goto(base + "/lang/en?next=/login")  # English even if the account says Russian
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if with_code:
-        page.wait_for_url("**/login/code*")
-        page.get_by_label("Code").fill(code_for(user))
-        page.get_by_role("button", name="Sign in").click()
 
 
 def test_patient_and_doctor_consult_live_from_request_to_conclusion(
@@ -234,11 +228,11 @@ def test_patient_and_doctor_consult_live_from_request_to_conclusion(
 def test_closing_takes_the_doctor_back_to_the_desk_with_a_notice(
         browser, demo_server, patient, doctor):
     with writing():  # this thread writes too: as a writer, like the server's threads
-        services.start_shift(doctor)
-        insured = services.people_of(patient)[0]
-        consultation = services.request_consultation(
-            patient, services.ConsultationRequest(insured.id, "Cough", "chat", True), "en")
-        services.take(doctor, consultation.id)
+        start_shift(doctor)
+        insured = people_of(patient)[0]
+        consultation = request_consultation(
+            patient, ConsultationRequest(insured.id, "Cough", "chat", True), "en")
+        duty_queue.take(doctor, consultation.id)
         db.session.commit()
 
     context = browser.new_context(locale="en-US")
@@ -251,7 +245,7 @@ def test_closing_takes_the_doctor_back_to_the_desk_with_a_notice(
     # replay or live, so once it shows the page's socket is in the room for sure.
     db.session.rollback()  # end this thread's read snapshot before writing
     with writing():
-        payload = services.send_message(patient.id, consultation.id, "client-id-0001",
+        payload = send_message(patient.id, consultation.id, "client-id-0001",
                                         "Hi")
         db.session.commit()
     realtime.message(payload)

@@ -19,9 +19,8 @@ from playwright.sync_api import expect
 
 from consult.documents.models import Document
 from core.extensions import db
-from tests.document_helpers import pdf_bytes
-from tests.e2e.conftest import ARTIFACTS, account_link, screenshots_on_failure, taken_consultation
-from tests.e2e.test_consultation_flow import sign_in
+from tests.e2e.browser import ARTIFACTS, account_link, screenshots_on_failure, sign_in
+from tests.fixtures.documents import pdf_bytes
 
 PHONE = {"width": 390, "height": 844}
 DOCTOR = "Aigerim Sadykova"
@@ -50,9 +49,9 @@ LOADED = """(img) => img.complete && img.naturalWidth > 0"""
 
 
 @pytest.fixture
-def consultation(client: Any) -> dict[str, Any]:
+def consultation(taken_room: Any) -> dict[str, Any]:
     """A consultation the on-duty doctor has taken: both can open its room."""
-    return taken_consultation(client, DOCTOR, "Fell on my wrist", "chat")
+    return taken_room(DOCTOR, "Fell on my wrist", "chat")
 
 
 @pytest.fixture

@@ -10,11 +10,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from consult import services
+from consult.duty import queue as duty_queue
+from consult.duty.chat import send_message
+from consult.duty.requests import ConsultationRequest, request_consultation
 from core.db import writing
 from core.extensions import db
-from tests.e2e.conftest import ARTIFACTS, screenshots_on_failure, taken_consultation
-from tests.e2e.test_consultation_flow import sign_in
+from tests.e2e.browser import ARTIFACTS, screenshots_on_failure, sign_in
+from tests.fixtures.accounts import sign_in as client_sign_in
+from tests.fixtures.consult import NO_RED_FLAGS_FORM
+from tests.fixtures.documents import jpeg_bytes, upload
 
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 720}
@@ -24,26 +28,25 @@ IN_VIEW = """(el) => { const r = el.getBoundingClientRect();
 
 
 @pytest.fixture
-def chatty(client: Any) -> dict[str, Any]:
+def chatty(taken_room: Any) -> dict[str, Any]:
     """An active chat consultation with 36 messages, both sides writing."""
-    c = taken_consultation(client, "Әлия Сәрсенова", "Sore throat and a cough", "chat")
+    c = taken_room("Әлия Сәрсенова", "Sore throat and a cough", "chat")
     with writing():
         for i in range(36):
             sender = c["patient"] if i % 2 == 0 else c["doctor"]
-            services.send_message(sender.id, c["id"], f"client-{i:04d}",
+            send_message(sender.id, c["id"], f"client-{i:04d}",
                                   f"Message number {i + 1}: how the throat feels today")
         db.session.commit()
     return c
 
 
 @pytest.fixture
-def red_flag_room(client: Any) -> dict[str, Any]:
+def red_flag_room(client: Any, activated_patient: Any, on_shift_doctor: Any) -> dict[str, Any]:
     """An active chat consultation whose patient answered "yes" to chest pain and went on
     anyway, with a long complaint: the doctor's room has a tall header."""
     from datetime import UTC, datetime
 
     from core import clock
-    from tests.consult_helpers import NO_RED_FLAGS_FORM, activated_patient, on_shift_doctor
 
     clock.freeze(datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
     patient, insured = activated_patient(client)
@@ -53,11 +56,11 @@ def red_flag_room(client: Any) -> dict[str, Any]:
     complaint = ("Pressure in the chest for two hours, spreading to the left arm and the jaw; "
                  "short of breath when climbing stairs, sweating, nausea since the morning. ") * 2
     with writing():
-        c = services.request_consultation(patient, services.ConsultationRequest(
+        c = request_consultation(patient, ConsultationRequest(
             insured.id, complaint, "chat", red_flags=answers, continue_anyway=True), "en")
-        services.take(doctor, c.id)
+        duty_queue.take(doctor, c.id)
         for i in range(6):
-            services.send_message(patient.id if i % 2 else doctor.id, c.id, f"redflag-{i:04d}",
+            send_message(patient.id if i % 2 else doctor.id, c.id, f"redflag-{i:04d}",
                                   f"Message {i + 1} about the chest pain")
         db.session.commit()
     return {"id": c.id, "patient": patient, "doctor": doctor}
@@ -104,9 +107,6 @@ def test_on_a_phone_the_message_box_stays_on_screen_and_the_transcript_scrolls(
 
 def test_on_a_phone_document_cards_and_review_badges_fit_the_panel(
         app, browser, demo_server, chatty, no_csrf):
-    from tests.accounts_helpers import sign_in as client_sign_in
-    from tests.document_helpers import jpeg_bytes, upload
-
     patient_client, doctor_client = app.test_client(), app.test_client()
     for c, user in ((patient_client, chatty["patient"]), (doctor_client, chatty["doctor"])):
         c.set_cookie("lang", "en")
@@ -278,9 +278,7 @@ def test_on_a_laptop_the_doctor_sees_chat_and_conclusion_at_once_despite_a_tall_
     page.context.close()
 
 
-def test_the_audit_log_uses_the_width_of_a_desktop(browser, demo_server):
-    from tests.accounts_helpers import make_user
-
+def test_the_audit_log_uses_the_width_of_a_desktop(browser, demo_server, make_user):
     with writing():
         admin = make_user("admin", email="admin@clinic.kz", full_name="Админ Админов")
         db.session.commit()
@@ -298,11 +296,10 @@ def test_the_audit_log_uses_the_width_of_a_desktop(browser, demo_server):
 
 
 @pytest.fixture
-def admin_with_staff() -> Any:
+def admin_with_staff(make_user: Any) -> Any:
     """An admin, a few staff accounts (a doctor with languages and a profile line) and a
     specialty with long names: the tables of the staff and specialties pages are wide."""
-    from consult.schedule.models import Specialty
-    from tests.accounts_helpers import make_user
+    from consult.models import Specialty
 
     with writing():
         admin = make_user("admin", email="admin@clinic.kz", full_name="Админ Админов")

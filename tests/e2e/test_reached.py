@@ -15,12 +15,10 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from consult import services
+from consult.duty.requests import ConsultationRequest, request_consultation
 from core import clock
 from core.extensions import db
-from tests.consult_helpers import activated_patient, on_shift_doctor
-from tests.e2e.conftest import screenshots_on_failure
-from tests.e2e.test_consultation_flow import sign_in
+from tests.e2e.browser import screenshots_on_failure, sign_in
 
 PHONE = {"width": 360, "height": 780}
 # Every page of the context notes which <audio> elements started playing (media events
@@ -34,14 +32,14 @@ RING_SILENT = "() => document.getElementById('alert-ring').paused"
 
 
 @pytest.fixture
-def waiting(client: Any) -> dict[str, Any]:
+def waiting(client: Any, activated_patient: Any, on_shift_doctor: Any) -> dict[str, Any]:
     """A patient waiting in the on-duty queue (audio channel) and an on-shift doctor."""
     clock.freeze(datetime(2026, 3, 1, 6, 0, tzinfo=UTC))
     patient, insured = activated_patient(client)
     clock.freeze(datetime(2026, 3, 30, 6, 0, tzinfo=UTC))  # covered by now
     doctor = on_shift_doctor(full_name="Әлия Сәрсенова")
-    c = services.request_consultation(
-        patient, services.ConsultationRequest(insured.id, "Headache since the morning", "audio"),
+    c = request_consultation(
+        patient, ConsultationRequest(insured.id, "Headache since the morning", "audio"),
         "en")
     db.session.commit()
     return {"id": c.id, "patient": patient, "doctor": doctor}

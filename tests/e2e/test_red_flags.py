@@ -16,20 +16,22 @@ from sqlalchemy import select
 
 from accounts.models import User
 from accounts.passwords import hash_password
-from consult import services
+from consult.coverage import people_of
+from consult.duty.requests import ConsultationRequest, request_consultation
+from consult.duty.shifts import start_shift
 from core import clock
 from core.db import writing
 from core.extensions import db
-from tests.accounts_helpers import PASSWORD, code_for, make_user
-from tests.conftest import ADULT_IIN_2, activation_body, make_policy
-from tests.consult_helpers import answer_red_flags
-from tests.e2e.conftest import ARTIFACTS, screenshots_on_failure
+from tests.e2e.browser import ARTIFACTS, screenshots_on_failure, sign_in
+from tests.fixtures.accounts import PASSWORD
+from tests.fixtures.activation import ADULT_IIN_2, activation_body
+from tests.fixtures.consult import answer_red_flags
 
 PHONE = {"width": 360, "height": 780}
 ROOM_URL = re.compile(r"/consult/\d+$")
 
 
-def activated(client: Any, email: str, iin: str | None = None) -> User:
+def activated(client: Any, make_policy: Any, email: str, iin: str | None = None) -> User:
     policy = make_policy()
     body = activation_body(policy, email=email, **({"iin": iin} if iin else {}))
     r = client.post("/api/v1/activations", json=body, headers={"Accept-Language": "en"})
@@ -42,32 +44,21 @@ def activated(client: Any, email: str, iin: str | None = None) -> User:
 
 
 @pytest.fixture
-def people(client: Any) -> tuple[User, User, User]:
+def people(client: Any, make_policy: Any, make_user: Any) -> tuple[User, User, User]:
     """The patient who will answer "yes", one already waiting with no red flag, and the
     on-duty doctor on shift."""
     clock.freeze(datetime(2026, 11, 22, 6, 0, tzinfo=UTC))  # 11:00 in Almaty
-    patient = activated(client, "ivanov@mail.kz")
-    calm = activated(client, "calm@mail.kz", iin=ADULT_IIN_2)
+    patient = activated(client, make_policy, "ivanov@mail.kz")
+    calm = activated(client, make_policy, "calm@mail.kz", iin=ADULT_IIN_2)
     doctor = make_user("doctor", email="dr.aliya@clinic.kz", full_name="Әлия Сәрсенова",
                        on_duty_doctor=True, pediatric=True)
     with writing():
-        services.start_shift(doctor)
-        insured = services.people_of(calm)[0]
-        services.request_consultation(calm, services.ConsultationRequest(
+        start_shift(doctor)
+        insured = people_of(calm)[0]
+        request_consultation(calm, ConsultationRequest(
             insured.id, "A mild cough", "chat", True), "en")
         db.session.commit()
     return patient, calm, doctor
-
-
-def sign_in(page: Any, base: str, user: User, with_code: bool) -> None:
-    page.goto(base + "/lang/en?next=/login")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    if with_code:
-        page.wait_for_url("**/login/code*")
-        page.get_by_label("Code").fill(code_for(user))
-        page.get_by_role("button", name="Sign in").click()
 
 
 def test_red_flag_answer_advises_calling_and_the_doctor_sees_it_first(

@@ -21,10 +21,8 @@ from consult.models import Consultation
 from consult.schedule.models import Appointment, WorkingHours
 from core import clock
 from core.extensions import db
-from tests.accounts_helpers import make_user
-from tests.e2e.conftest import account_link, screenshots_on_failure, taken_consultation
-from tests.e2e.test_consultation_flow import sign_in
-from tests.schedule_helpers import MONDAY, _at, _specialty
+from tests.e2e.browser import account_link, screenshots_on_failure, sign_in
+from tests.fixtures.schedule import MONDAY, _at
 
 PHONE = {"width": 390, "height": 844}
 DOCTOR = "Aigerim Sadykova"
@@ -36,12 +34,11 @@ WHEN = "Monday 30 March, 15:00"  # the booked time as the pages write it (Almaty
 
 
 @pytest.fixture
-def setting(client: Any) -> dict[str, Any]:
+def setting(taken_room: Any, make_specialty: Any, make_user: Any) -> dict[str, Any]:
     """A consultation the on-duty doctor has taken (Monday 30 March 2026, 11:00 in
     Almaty) and a cardiologist who works on Mondays 14:00–17:00 (30-minute slots)."""
-    consultation = taken_consultation(client, DOCTOR, "Chest pain when climbing stairs",
-                                      "chat")
-    specialty = _specialty("cardiology", minutes=30)
+    consultation = taken_room(DOCTOR, "Chest pain when climbing stairs", "chat")
+    specialty = make_specialty("cardiology", minutes=30)
     specialist = make_user("doctor", email="dr.cardio@clinic.kz", full_name=SPECIALIST_NAME,
                            specialty="cardiology")
     db.session.add(WorkingHours(doctor_id=specialist.id, weekday=0, starts=time(14),

@@ -14,16 +14,15 @@ from playwright.sync_api import expect
 from consult.models import Consultation
 from consult.schedule import booking
 from core.extensions import db
-from tests.e2e.conftest import screenshots_on_failure
-from tests.e2e.test_consultation_flow import sign_in
-from tests.schedule_helpers import _request, self_pay_referral
+from tests.e2e.browser import screenshots_on_failure, sign_in
+from tests.fixtures.schedule import _request
 
 PHONE = {"width": 360, "height": 780}
 PRICE = re.compile(r"5\s000 ₸")  # money() groups with a no-break space
 
 
 def test_a_waiting_period_patient_sees_the_price_before_paying_and_the_refund_after(
-        browser: Any, demo_server: Any, client: Any) -> None:
+        browser: Any, demo_server: Any, client: Any, self_pay_referral: Any) -> None:
     setting = self_pay_referral(client)  # Monday 30 March 2026, 11:00 in Almaty
     appointment = booking.book(setting["doctor"], setting["consultation"].id,
                                _request(setting, 11))

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 
 from core import clock
-from tests.accounts_helpers import PASSWORD, code_for, make_user
+from tests.fixtures.accounts import PASSWORD, code_for
 
 
-def test_admin_adds_a_doctor_who_enrols_totp_and_signs_in_with_it(browser, demo_server):
+def test_admin_adds_a_doctor_who_enrols_totp_and_signs_in_with_it(browser, demo_server, make_user):
     clock.freeze(datetime(2026, 11, 22, 6, 0, tzinfo=UTC))
     admin = make_user("admin", email="admin@insurer.kz")
     base = demo_server.url

@@ -1,0 +1,7 @@
+"""The accounts' page blueprint (sign-in, profile, second factor)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("accounts", __name__)

@@ -1,0 +1,7 @@
+"""The documents' page blueprint (``/documents``)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("documents", __name__, url_prefix="/documents")

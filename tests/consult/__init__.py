@@ -1,0 +1,1 @@
+"""Tests of `consult`: the kernel here, each feature in its folder."""
