@@ -1,0 +1,1 @@
+"""The parts of each benchmark scenario, one package per ``bench/<name>.py``."""

@@ -1,0 +1,1 @@
+"""``bench/activation.py``: the registry import and the activation API."""

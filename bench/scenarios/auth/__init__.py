@@ -1,0 +1,1 @@
+"""``bench/auth.py``: password verification, sign-ins per core, audit appends."""

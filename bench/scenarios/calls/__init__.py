@@ -1,0 +1,1 @@
+"""``bench/calls.py``: call set-up time between two headless Chromium instances."""

@@ -1,0 +1,1 @@
+"""``bench/calls_media.py``: CPU of one aiortc media worker per test or recorded call."""

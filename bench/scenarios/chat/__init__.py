@@ -1,0 +1,1 @@
+"""``bench/chat.py``: the consultation chat under gunicorn's gevent worker."""

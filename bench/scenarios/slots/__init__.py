@@ -1,0 +1,1 @@
+"""``bench/slots.py``: the free-slot search for a specialty."""

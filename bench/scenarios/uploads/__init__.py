@@ -1,0 +1,1 @@
+"""``bench/uploads.py``: medical documents' upload memory, sealing speed, thumbnails."""
