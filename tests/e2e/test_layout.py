@@ -124,14 +124,21 @@ def test_on_a_phone_document_cards_and_review_badges_fit_the_panel(
         cards = page.locator("#documents-list li.document")
         expect(cards).to_have_count(2)
         expect(page.locator("#documents-list .badge.reviewed")).to_have_count(1)
-        panel = page.locator("#documents-panel").bounding_box()
-        assert panel is not None
-        for i in range(2):
-            for part in (cards.nth(i), cards.nth(i).locator(".badge")):
-                box = part.bounding_box()
-                assert box is not None
-                assert box["x"] >= panel["x"] and \
-                    box["x"] + box["width"] <= panel["x"] + panel["width"] + 0.5
+        # Measured in one go: the panel redraws its list once the room's socket joins.
+        boxes = page.evaluate("""() => {
+            const panel = document.querySelector("#documents-panel").getBoundingClientRect();
+            const parts = document.querySelectorAll(
+                "#documents-list li.document, #documents-list li.document .badge");
+            return [...parts].map(e => {
+                const r = e.getBoundingClientRect();
+                return {x: r.x, right: r.x + r.width, width: r.width,
+                        left: panel.x, end: panel.x + panel.width};
+            });
+        }""")
+        assert len(boxes) == 4  # two cards, each with its badge
+        for box in boxes:
+            assert box["width"] > 0
+            assert box["x"] >= box["left"] and box["right"] <= box["end"] + 0.5
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         page.locator("#documents-panel").screenshot(
             path=str(ARTIFACTS / "layout-documents-phone.png"))
