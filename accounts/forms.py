@@ -12,7 +12,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 
@@ -50,7 +50,17 @@ class ProfileForm(FlaskForm):
                                                     ("en", "English")])
 
 
-class ChangePasswordForm(FlaskForm):
+_CODE_HINT = _l("The 6-digit code from your authenticator app, or one of your recovery codes.")
+
+
+class ProofCode:
+    """The second-factor code asked again with the password (the page shows it when the
+    second factor is on; the service decides whether it is needed)."""
+
+    code = StringField(_l("Code"), description=_CODE_HINT, validators=[Optional()])
+
+
+class ChangePasswordForm(ProofCode, FlaskForm):
     current = PasswordField(_l("Current password"),
                             validators=[DataRequired(_l("Enter your current password."))])
     new = PasswordField(_l("New password"), validators=[DataRequired(_l("Enter a password."))])
@@ -58,10 +68,19 @@ class ChangePasswordForm(FlaskForm):
                             validators=[DataRequired(_l("Repeat the password."))])
 
 
-class ChangeEmailForm(FlaskForm):
+class ChangeEmailForm(ProofCode, FlaskForm):
     email = EmailField(_l("New email"), validators=[DataRequired(_l("Enter your email."))])
     password = PasswordField(_l("Password"),
                              validators=[DataRequired(_l("Enter your password."))])
+
+
+class TurnOffSecondFactorForm(FlaskForm):
+    """Turning the second factor off needs the password and a code."""
+
+    password = PasswordField(_l("Password"),
+                             validators=[DataRequired(_l("Enter your password."))])
+    code = StringField(_l("Code"), description=_CODE_HINT,
+                       validators=[DataRequired(_l("Enter the code."))])
 
 
 class LanguagesField(SelectMultipleField):

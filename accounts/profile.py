@@ -9,9 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import Field
 
-from accounts import audit, passwords, services, sessions, totp
+from accounts import audit, reauth, services, sessions, throttle, totp
 from accounts.blueprint import bp
 from accounts.forms import (
     ChangeEmailForm,
@@ -19,6 +18,7 @@ from accounts.forms import (
     ProfileForm,
     SecondFactorForm,
     SimpleForm,
+    TurnOffSecondFactorForm,
 )
 from core.access import ROLES, allow
 from core.unit import Refusal, on_refusal
@@ -31,6 +31,7 @@ def _page(status: int = 200, **forms: object) -> tuple[str, int]:
         "profile_form": ProfileForm(prefix="p", obj=current_user),
         "password_form": ChangePasswordForm(prefix="pw"),
         "email_form": ChangeEmailForm(prefix="em"),
+        "totp_form": TurnOffSecondFactorForm(prefix="off"),
         "simple_form": SimpleForm(),
     }
     defaults.update(forms)
@@ -60,41 +61,43 @@ def update_profile() -> Response | tuple[str, int]:
     return response
 
 
-def _form_again(name: str, form_class: type[FlaskForm], prefix: str,
-                field: str) -> Callable[[Refusal], tuple[str, int]]:
+def _form_again(name: str, form_class: type[FlaskForm], prefix: str, field: str,
+                asked_as: str = "password") -> Callable[[Refusal], tuple[str, int]]:
     """A refusal's page: the profile with the form ``name`` as it was sent, the reason
-    under its ``field``."""
+    under its ``field`` — or, for a missing or wrong password or code, under the code
+    field or the form's password field ``asked_as`` (a wrong one counts against the
+    account's allowance of guesses)."""
 
     def page(exc: Refusal) -> tuple[str, int]:
         form = form_class(prefix=prefix)
-        getattr(form, field).errors = [exc.detail]
+        if "code" in form:
+            form["code"].data = ""  # a code works once: never shown back
+        target = field
+        if isinstance(exc, reauth.Unproven):
+            target = asked_as if exc.field == "password" else exc.field
+            if exc.counted:
+                throttle.note_failed_proof()
+        getattr(form, target).errors = [exc.detail]
         return _page(422, **{name: form})
 
     return page
 
 
-def _proves_password(field: Field, wrong: str) -> bool:
-    """Whether ``field`` holds the signed-in person's password; if not, ``wrong`` is
-    shown under it."""
-    if passwords.verify(current_user.password_hash, field.data or ""):
-        return True
-    field.errors = [wrong]
-    return False
-
-
 @bp.post("/account/password")
 @allow(*ROLES)
-@on_refusal(_form_again("password_form", ChangePasswordForm, "pw", "new"))
+@throttle.per_signed_in_account
+@on_refusal(_form_again("password_form", ChangePasswordForm, "pw", "new", "current"))
 def change_password() -> Response | tuple[str, int]:
-    """A new password needs the current one; other sessions end."""
+    """A new password needs the current one (and a code when the second factor is on);
+    other sessions end."""
     form = ChangePasswordForm(prefix="pw")
-    if not (form.validate_on_submit()
-            and _proves_password(form.current, _("The current password is wrong."))):
+    if not form.validate_on_submit():
         return _page(422, password_form=form)
     if form.new.data != form.confirm.data:
         form.confirm.errors = [_("The passwords do not match.")]
         return _page(422, password_form=form)
-    services.change_password(current_user, form.new.data or "")
+    services.change_password(current_user, form.current.data, form.new.data or "",
+                             form.code.data)
     sessions.end_all(current_user, keep=sessions.current())
     audit.append("auth.password_changed", actor=current_user, subject=f"user:{current_user.id}")
     flash(_("Your password is changed. Other devices are signed out."), "success")
@@ -103,14 +106,16 @@ def change_password() -> Response | tuple[str, int]:
 
 @bp.post("/account/email")
 @allow(*ROLES)
+@throttle.per_signed_in_account
 @on_refusal(_form_again("email_form", ChangeEmailForm, "em", "email"))
 def change_email() -> Response | tuple[str, int]:
-    """A new login email needs the password again; the old address is told."""
+    """A new login email needs the password again (and a code when the second factor
+    is on); the old address is told."""
     form = ChangeEmailForm(prefix="em")
-    if not (form.validate_on_submit()
-            and _proves_password(form.password, _("The password is wrong."))):
+    if not form.validate_on_submit():
         return _page(422, email_form=form)
-    old = services.change_email(current_user, form.email.data or "")
+    old = services.change_email(current_user, form.email.data or "", form.password.data,
+                                form.code.data)
     audit.append("auth.email_changed", actor=current_user, subject=f"user:{current_user.id}",
                  details={"old": old, "new": current_user.email})
     flash(_("Your login email is changed. We have told your old address."), "success")
@@ -158,11 +163,17 @@ def totp_setup() -> str | Response | tuple[str, int]:
 
 @bp.post("/account/security/totp/disable")
 @allow("patient")
+@throttle.per_signed_in_account
+@on_refusal(_form_again("totp_form", TurnOffSecondFactorForm, "off", "code"))
 def totp_disable() -> Response | tuple[str, int]:
-    """Patients may turn the second factor off again (staff may not)."""
-    form = SimpleForm()
-    if form.validate_on_submit() and current_user.totp_enabled:
-        totp.disable(current_user)
-        audit.append("auth.totp_disabled", actor=current_user, subject=f"user:{current_user.id}")
-        flash(_("Two-step sign-in is off."), "info")
+    """Patients may turn the second factor off again (staff may not), with their
+    password and a current code (or a recovery code)."""
+    if not current_user.totp_enabled:
+        return redirect(url_for("accounts.profile"))
+    form = TurnOffSecondFactorForm(prefix="off")
+    if not form.validate_on_submit():
+        return _page(422, totp_form=form)
+    services.turn_off_second_factor(current_user, form.password.data, form.code.data)
+    audit.append("auth.totp_disabled", actor=current_user, subject=f"user:{current_user.id}")
+    flash(_("Two-step sign-in is off."), "info")
     return redirect(url_for("accounts.profile"))

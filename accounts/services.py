@@ -13,10 +13,10 @@ from typing import Any
 
 from flask import current_app, render_template
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import make_transient_to_detached
 
-from accounts import passwords, sessions
+from accounts import passwords, reauth, sessions, totp
 from accounts.emails import parse_email
 from accounts.models import PasswordLink, User
 from core import clock, outbox
@@ -39,6 +39,7 @@ class LinkInvalid(Refusal):
 
 
 _USER_BY_EMAIL = select(User).where(User.email == bindparam("email"))
+_MAIL_WINDOW = timedelta(hours=1)  # set-password mail per account is counted per hour
 
 
 def find_by_email(email: str) -> User | None:
@@ -71,10 +72,24 @@ def create_patient(email: str, product_line: str, language: str) -> tuple[User, 
 
 
 def issue_password_link(user: User) -> str:
-    """Create a single-use set-password link for ``user``; returns the URL."""
+    """Create a single-use set-password link for ``user``; returns the URL.
+
+    The account's older links stop working (the newest mail is the one to use), and
+    links made before the last hour (all used or dead by then) are removed, so an
+    account keeps at most the links of one hour (see :func:`send_password_link`).
+    """
     token = secrets.token_urlsafe(32)
     now = clock.now()
     hours = current_app.config["SET_PASSWORD_LINK_HOURS"]
+    db.session.execute(
+        update(PasswordLink)
+        .where(PasswordLink.user_id == user.id, PasswordLink.used_at.is_(None),
+               PasswordLink.expires_at > now)
+        .values(expires_at=now).execution_options(synchronize_session=False))
+    db.session.execute(
+        delete(PasswordLink)
+        .where(PasswordLink.user_id == user.id, PasswordLink.created_at <= now - _MAIL_WINDOW)
+        .execution_options(synchronize_session=False))
     db.session.add(PasswordLink(user_id=user.id, token_hash=digest(token),
                                 created_at=now, expires_at=now + timedelta(hours=hours)))
     return external_url("accounts.set_password", token=token)
@@ -134,10 +149,23 @@ def authenticate(email: str, password: str) -> User | None:
     return user if ok and user is not None else None
 
 
-def send_password_link(user: User) -> None:
-    """Queue an email with a fresh set-password link, in the user's language."""
+def send_password_link(user: User) -> bool:
+    """Queue an email with a fresh set-password link, in the user's language; whether
+    it was queued.
+
+    At most ``RESET_MAIL_PER_ACCOUNT_HOUR`` links an hour per account, whoever asks and
+    from wherever: the account's row is locked, so concurrent requests count each other.
+    """
+    db.session.execute(select(User.id).where(User.id == user.id).with_for_update())
+    recent = db.session.scalar(
+        select(func.count()).select_from(PasswordLink)
+        .where(PasswordLink.user_id == user.id,
+               PasswordLink.created_at > clock.now() - _MAIL_WINDOW)) or 0
+    if recent >= current_app.config["RESET_MAIL_PER_ACCOUNT_HOUR"]:
+        return False
     outbox.enqueue(user.email, "set_password",
                    {"user_id": user.id, "url": issue_password_link(user)}, user.language)
+    return True
 
 
 def render_set_password(context: dict[str, Any]) -> outbox.RenderedMail:
@@ -153,7 +181,8 @@ def render_set_password(context: dict[str, Any]) -> outbox.RenderedMail:
 
 
 def request_password_link(email: str) -> None:
-    """Send a link if the account exists; say nothing either way."""
+    """Send a link if the account exists (and its hourly mail allowance is not spent);
+    say nothing either way."""
     user = find_by_email(email)
     if user is not None:
         send_password_link(user)
@@ -171,18 +200,27 @@ def update_profile(user: User, full_name: str | None, language: str | None) -> N
         user.language = language
 
 
-def change_password(user: User, new_password: str) -> None:
-    """Replace the password after the rules; raises PasswordRuleError."""
+def change_password(user: User, current_password: str | None, new_password: str,
+                    code: str | None = None) -> None:
+    """Replace the password after proving the current one (and a code when the second
+    factor is on) and the rules; raises :class:`accounts.reauth.Unproven` or
+    PasswordRuleError."""
+    reauth.confirm(user, current_password, code, reauth.PASSWORD_CHANGE)
     passwords.check_rules(new_password, user.email)
     user.password_hash = passwords.hash_password(new_password)
     user.password_changed_at = clock.now()
 
 
-def change_email(user: User, new_email: str) -> str:
+def change_email(user: User, new_email: str, password: str | None,
+                 code: str | None = None) -> str:
     """Move the login to ``new_email`` and tell the old address; returns the old one.
 
-    Raises :class:`EmailTaken` (or a RuleError message) when it cannot be used.
+    Needs the password (and a code when the second factor is on) first, so that nobody
+    without them learns whether an address has an account: raises
+    :class:`accounts.reauth.Unproven`, then :class:`EmailTaken` (or a RuleError
+    message) when the address cannot be used.
     """
+    reauth.confirm(user, password, code, reauth.EMAIL_CHANGE)
     try:
         email = parse_email(new_email)
     except RuleError as exc:
@@ -196,6 +234,13 @@ def change_email(user: User, new_email: str) -> str:
     outbox.enqueue(old, "email_changed", {"user_id": user.id, "old": old, "new": email},
                    user.language)
     return old
+
+
+def turn_off_second_factor(user: User, password: str | None, code: str | None) -> None:
+    """Turn the second factor off after proving the password and a current (or
+    recovery) code; raises :class:`accounts.reauth.Unproven`."""
+    reauth.confirm(user, password, code, reauth.TOTP_DISABLE)
+    totp.disable(user)
 
 
 def render_email_changed(context: dict[str, Any]) -> outbox.RenderedMail:

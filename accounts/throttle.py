@@ -9,6 +9,10 @@ Two limits count sign-in attempts (atomically, in Flask-Limiter's storage: Redis
   fast either. Browsers that have signed in to this account before carry a signed
   "known device" cookie and are exempt from this one, so an attacker cannot lock the
   owner out: at worst, a new device waits out a 10-minute window.
+
+Wrong passwords and codes sent again by a signed-in person (to turn the second factor
+off, change the email or the password) are counted per account like second-factor
+guesses (``RATELIMIT_SECOND_FACTOR``).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from flask import current_app, request
+from flask import current_app, g, request
+from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers import Response
 
@@ -95,3 +100,25 @@ def per_pending_user(view: Callable[P, R]) -> Callable[P, R]:
     must not be guessable by someone who already has the password."""
     return limiter.limit(configured_limit("RATELIMIT_SECOND_FACTOR"),
                          key_func=_pending_user_key, methods=["POST"])(view)
+
+
+def _signed_in_key() -> str:
+    return f"reauth:{current_user.get_id() or request.remote_addr}"
+
+
+def note_failed_proof() -> None:
+    """Count this request against :data:`per_signed_in_account`: a wrong password or
+    code was sent."""
+    g.failed_proof = True
+
+
+def _failed_proof(_response: Response) -> bool:
+    return bool(g.get("failed_proof"))
+
+
+# The pages that ask for the password (and code) again — turning the second factor off,
+# changing the email or the password — share one allowance of wrong guesses per
+# account, as the second step of sign-in has: only failed attempts count.
+per_signed_in_account = limiter.shared_limit(
+    configured_limit("RATELIMIT_SECOND_FACTOR"), scope="reauth", key_func=_signed_in_key,
+    methods=["POST"], deduct_when=_failed_proof)

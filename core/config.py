@@ -43,6 +43,7 @@ ENV_SETTINGS = (
     "RATELIMIT_LOGIN_ACCOUNT_IP",
     "RATELIMIT_LOGIN_ACCOUNT",
     "RATELIMIT_SECOND_FACTOR",
+    "RESET_MAIL_PER_ACCOUNT_HOUR",
     "CONSULT_MAX_CHATS_PER_DOCTOR",
     "PAYMENT_PROVIDER",
     "SOCKETIO_MESSAGE_QUEUE",
@@ -75,7 +76,7 @@ _INT = {"MAIL_PORT", "PROXY_FIX_X_FOR", "SELF_PAY_PRICE_KZT", "BOOKING_LEAD_MINU
         "CONSULT_MAX_CHATS_PER_DOCTOR",
         "DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "TURN_TTL_SECONDS", "MEDIA_WORKERS",
         "MEDIA_MAX_SESSIONS", "MEDIA_TEST_SECONDS", "DOCUMENT_MAX_BYTES", "DOCUMENT_MAX_PIXELS",
-        "DOCUMENT_MAX_PAGES"}
+        "DOCUMENT_MAX_PAGES", "RESET_MAIL_PER_ACCOUNT_HOUR"}
 
 
 class ConfigError(RuntimeError):
@@ -146,6 +147,7 @@ def _access_defaults() -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
         "SET_PASSWORD_LINK_HOURS": 72,
+        "RESET_MAIL_PER_ACCOUNT_HOUR": 3,  # set-password mails per account, whoever asks
         "MAX_CONTENT_LENGTH": 1 * 1024 * 1024,
         # Every form field and file is a part; an upload has six. Werkzeug's default is 1000.
         "MAX_FORM_PARTS": 50,
