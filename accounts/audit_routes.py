@@ -102,7 +102,7 @@ def _filtered(form: FilterForm) -> Select[tuple[AuditEntry]]:
 
 def _page_number() -> tuple[int, str | None]:
     raw = request.args.get("page", "1")
-    if raw.isdigit() and int(raw) >= 1:
+    if raw.isascii() and raw.isdigit() and len(raw) <= 9 and int(raw) >= 1:
         return int(raw), None
     return 1, _("The page number is not valid; showing the first page.")
 

@@ -1,4 +1,5 @@
-"""Free text as people type it (complaints, messages, conclusions, document titles)."""
+"""Free text as people type it (complaints, messages, conclusions, document titles), and
+ids and paging cursors as clients send them (bounded to their columns)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,11 @@ from typing import Any
 from flask_babel import gettext as _
 
 from consult.errors import ConsultRefused
+from core.routing import ID_MAX
+
+MESSAGE_ID_MAX = 2**63 - 1
+"""The largest chat message id (a ``BigInteger`` column on PostgreSQL); other ids are
+``Integer`` columns (:data:`core.routing.ID_MAX`)."""
 
 
 def clean_text(value: Any, field: str, limit: int, *, required: bool = True) -> str:
@@ -47,9 +53,35 @@ def clean_fields(values: dict[str, Any], limit: int, optional: tuple[str, ...] =
     return cleaned
 
 
-def as_id(value: Any) -> int:
-    """A positive row id from a client's value; 0 when it is not one."""
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return 0
+def whole_number(value: Any, maximum: int = ID_MAX) -> int | None:
+    """A client's value as a whole number from 0 to ``maximum``: an int (not a bool)
+    or a string of ASCII digits; None for anything else (negative, too large, a float,
+    ``"1e3"``, ``" 7"``, ``"null"``)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        value = int(value)
+    if not isinstance(value, int):
+        return None
+    return value if 0 <= value <= maximum else None
+
+
+def as_id(value: Any, maximum: int = ID_MAX) -> int:
+    """A row id from a client's value (a path, a form, JSON, a socket event), within
+    its column (1 to ``maximum``); 0 when it is not one, so the lookup finds nothing
+    and the caller says "not found" (404) or names the field (422)."""
+    return whole_number(value, maximum) or 0
+
+
+def as_cursor(value: Any, field: str, *, minimum: int = 0, maximum: int = ID_MAX
+              ) -> int | None:
+    """A paging cursor (``before``, ``after``) from a query parameter or an event:
+    None when absent; else a whole number from ``minimum`` to ``maximum``, or
+    ConsultRefused 422 naming ``field``."""
+    if value is None:
+        return None
+    number = whole_number(value, maximum)
+    if number is None or number < minimum:
+        msg = _("Expected a whole number from %(min)s to %(max)s.", min=minimum, max=maximum)
+        raise ConsultRefused(msg, errors={field: [msg]})
+    return number

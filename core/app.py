@@ -14,7 +14,7 @@ from flask import Flask, abort, g
 from flask_babel import format_date, format_datetime, get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from core import access, api, cli, config, devmail, i18n, problems, security, unit
+from core import access, api, cli, config, devmail, i18n, problems, routing, security, unit
 from core.access import public
 from core.db import render_item, tune_sqlite
 from core.extensions import babel, csrf, db, limiter, login_manager, mail, migrate, socketio
@@ -32,6 +32,7 @@ def make_app(overrides: dict[str, Any] | None = None) -> Flask:
         instance_path=os.environ.get("INSTANCE_PATH") or str(root / "instance"),
     )
     app.request_class = StreamingRequest
+    routing.init_app(app)  # before any rule: ids in paths stay within the columns
     config.load(app, overrides)
     os.makedirs(app.instance_path, exist_ok=True)
     logging.basicConfig(level=logging.INFO)

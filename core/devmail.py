@@ -76,7 +76,7 @@ def html(msg_id: int) -> Response:
     return response
 
 
-@bp.get("/<int:msg_id>/attachments/<int:index>")
+@bp.get("/<int:msg_id>/attachments/<int(min=0):index>")
 @public
 def attachment(msg_id: int, index: int) -> Response:
     """Render and download attachment ``index`` of the message."""

@@ -14,6 +14,7 @@ from accounts import audit
 from consult.doctors import doctor_label
 from consult.documents import receive, services
 from consult.documents.models import CONTENT_TYPES, KINDS, STATUSES, Document
+from consult.documents.services import SEES_DOCUMENTS
 from core import api
 from core.access import allow
 from core.extensions import limiter
@@ -164,7 +165,7 @@ def upload_document() -> Response:
 
 
 @bp.get("/documents/<int:document_id>")
-@allow("patient", "doctor")
+@allow(*SEES_DOCUMENTS)
 def get_document(document_id: int) -> Response:
     """One document: its owner, or a doctor holding a consultation with the person.
     ---

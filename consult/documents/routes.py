@@ -29,6 +29,7 @@ from consult.documents import receive, services, vault
 from consult.documents.blueprint import bp
 from consult.documents.forms import KIND_LABELS
 from consult.documents.models import Document
+from consult.documents.services import SEES_DOCUMENTS
 from consult.errors import ConsultRefused, status_page
 from core import clock
 from core.access import allow
@@ -111,7 +112,7 @@ def _audit_view(document: Document, part: str, **details: Any) -> None:
 
 
 @bp.get("/<int:document_id>")
-@allow("patient", "doctor")
+@allow(*SEES_DOCUMENTS)
 @on_refusal(_not_shown)
 def view(document_id: int) -> str:
     """The viewer: the image (zoom, rotate) or the PDF's pages as images, the details,
@@ -160,7 +161,7 @@ def _open(document: Document, part: str = "file") -> Any:
 
 
 @bp.get("/<int:document_id>/file")
-@allow("patient", "doctor")
+@allow(*SEES_DOCUMENTS)
 @on_refusal(_not_shown)
 def download(document_id: int) -> Response:
     """The stored file as an attachment (never shown inline by the browser)."""
@@ -176,7 +177,7 @@ def download(document_id: int) -> Response:
 
 
 @bp.get("/<int:document_id>/image")
-@allow("patient", "doctor")
+@allow(*SEES_DOCUMENTS)
 @on_refusal(_not_shown)
 def image(document_id: int) -> Response:
     """An image document for the viewer (re-encoded at upload: pixels only)."""
@@ -192,7 +193,7 @@ def image(document_id: int) -> Response:
 
 
 @bp.get("/<int:document_id>/pages/<int:page>")
-@allow("patient", "doctor")
+@allow(*SEES_DOCUMENTS)
 @on_refusal(_not_shown)
 def page(document_id: int, page: int) -> Response:
     """One page of a PDF document, rendered on the server as a PNG."""
@@ -206,7 +207,7 @@ def page(document_id: int, page: int) -> Response:
 
 
 @bp.get("/<int:document_id>/thumbnail")
-@allow("patient", "doctor")
+@allow(*SEES_DOCUMENTS)
 @on_refusal(_not_shown)
 def thumbnail(document_id: int) -> Response:
     """A small picture of the document (the first page of a PDF)."""

@@ -20,10 +20,9 @@ from consult import realtime
 from consult.documents import intake, sharing, vault
 from consult.documents.errors import DocumentRefused
 from consult.documents.models import Document
-from consult.documents.uploads import row_id
 from consult.errors import ConsultRefused
 from consult.models import Consultation
-from consult.text import clean_text
+from consult.text import as_id, clean_text
 from core import clock
 from core.crypto import encrypt
 from core.db import rowcount
@@ -31,6 +30,9 @@ from core.extensions import db
 from core.unit import after_commit
 
 COMMENT_MAX = 2000
+SEES_DOCUMENTS = ("patient", "doctor", "operator", "admin")
+"""The roles a document's pages and details answer (``@allow``): the rules above
+decide, so operators and admins get the same 404 as anyone else, not a 403."""
 
 
 def discard(document: Document) -> None:
@@ -62,7 +64,7 @@ def _in_appointment_room(doctor: User, document: Document) -> bool:
 
 def visible(user: User, document_id: Any) -> Document:
     """The document if ``user`` may see it (see the module's rules); else 404."""
-    document = db.session.get(Document, row_id(document_id))
+    document = db.session.get(Document, as_id(document_id))
     if document is not None:
         if user.role == "patient" and document.patient_id == user.id:
             return document

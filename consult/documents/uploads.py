@@ -70,12 +70,6 @@ class StoredFile:
     thumb_sha256: str
 
 
-def row_id(value: Any) -> int:
-    """A row id from a client's value, within the columns' integers; 0 when it is not one."""
-    number = as_id(value)
-    return number if number < 2**31 else 0
-
-
 def safe_file_name(name: Any) -> str:
     """The last part of a file name as a person gave it, for showing and for the
     download's name: no folders (``../`` or ``C:\\``), no control characters."""
@@ -111,14 +105,14 @@ def _where(patient: User, req: UploadRequest, errors: dict[str, list[str]]
            ) -> tuple[Insured | None, int | None]:
     """The insured person and the open consultation the upload goes to."""
     if req.consultation_id not in (None, ""):
-        consultation = db.session.get(Consultation, row_id(req.consultation_id))
+        consultation = db.session.get(Consultation, as_id(req.consultation_id))
         if consultation is None or consultation.patient_id != patient.id:
             raise DocumentRefused(_("Consultation not found."), 404)
         if consultation.status not in ("waiting", "active"):
             raise DocumentRefused(_("This consultation has ended: upload the document "
                                     "from My documents."), 409)
         return consultation.insured, consultation.id
-    insured = db.session.get(Insured, row_id(req.insured_id))
+    insured = db.session.get(Insured, as_id(req.insured_id))
     if insured is None or insured.account_id != patient.id:
         errors["insured_id"] = [_("Choose one of the people insured on your account.")]
         return None, None

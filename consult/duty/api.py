@@ -19,6 +19,7 @@ from consult.duty.history import history
 from consult.line import wait_info
 from consult.models import Consultation
 from consult.realtime import message_payload
+from consult.text import as_cursor
 from core import api
 from core.access import allow
 from core.jsonutil import json_response
@@ -173,7 +174,7 @@ def list_consultations() -> Response:
       summary: Consultation history
       tags: [consultations]
       parameters:
-        - {name: before, in: query, schema: {type: integer},
+        - {name: before, in: query, schema: {type: integer, minimum: 1, maximum: 2147483647},
            description: "Continue after this id (the previous page's next_before)."}
       responses:
         "200":
@@ -185,8 +186,14 @@ def list_consultations() -> Response:
                 properties:
                   items: {type: array, items: {$ref: "#/components/schemas/Consultation"}}
                   next_before: {type: ["integer", "null"]}
+        "422":
+          description: "`before` is not a consultation id."
+          content:
+            application/problem+json:
+              schema: {$ref: "#/components/schemas/Problem"}
     """
-    rows = history(current_user, request.args.get("before", type=int), 51)
+    before = as_cursor(request.args.get("before"), "before", minimum=1)
+    rows = history(current_user, before, 51)
     page = rows[:50]
     return json_response({"items": [payload(c) for c in page],
                           "next_before": page[-1].id if len(rows) > 50 else None})
@@ -227,7 +234,8 @@ def list_messages(consultation_id: int) -> Response:
       tags: [consultations]
       parameters:
         - {name: consultation_id, in: path, required: true, schema: {type: integer}}
-        - {name: after, in: query, schema: {type: integer, minimum: 0}}
+        - {name: after, in: query,
+           schema: {type: integer, minimum: 0, maximum: 9223372036854775807}}
       responses:
         "200":
           description: Up to 1,000 messages after `after`, oldest first.
@@ -242,7 +250,12 @@ def list_messages(consultation_id: int) -> Response:
           content:
             application/problem+json:
               schema: {$ref: "#/components/schemas/Problem"}
+        "422":
+          description: "`after` is not a message id."
+          content:
+            application/problem+json:
+              schema: {$ref: "#/components/schemas/Problem"}
     """
     consultation = _participant_view(consultation_id)
-    messages = chat.messages_after(consultation, request.args.get("after", 0))
+    messages = chat.messages_after(consultation, request.args.get("after"))
     return json_response({"items": [message_payload(m, consultation) for m in messages]})

@@ -11,7 +11,7 @@ from sqlalchemy import Integer, bindparam, func, select, text, update
 
 from consult.errors import ConsultRefused
 from consult.models import ChatMessage, Consultation
-from consult.text import as_id, clean_text
+from consult.text import MESSAGE_ID_MAX, as_cursor, as_id, clean_text
 from core import clock
 from core.crypto import decrypt, encrypt
 from core.db import UTCDateTime
@@ -74,8 +74,9 @@ def send_message(user_id: int, consultation_id: Any, client_id: Any, body: Any,
 
 def messages_after(consultation: Consultation, after_id: Any, limit: int = 1000
                    ) -> list[ChatMessage]:
-    """The consultation's messages newer than ``after_id``, oldest first."""
-    after = as_id(after_id)
+    """The consultation's messages newer than ``after_id``, oldest first; a cursor
+    that is not a message id is refused (ConsultRefused 422)."""
+    after = as_cursor(after_id, "after", maximum=MESSAGE_ID_MAX) or 0
     return list(db.session.scalars(
         select(ChatMessage).where(ChatMessage.consultation_id == consultation.id,
                                   ChatMessage.id > after)
@@ -87,7 +88,7 @@ def mark(consultation: Consultation, side: str, kind: str, upto: Any) -> dict[st
     past the newest message); reading implies delivery. Returns the marks (flushes)."""
     newest = db.session.scalar(select(func.max(ChatMessage.id)).where(
         ChatMessage.consultation_id == consultation.id)) or 0
-    upto_id = min(as_id(upto), newest)
+    upto_id = min(as_id(upto, MESSAGE_ID_MAX), newest)
     columns = [f"{side}_delivered_id"] + ([f"{side}_read_id"] if kind == "read" else [])
     for column in columns:
         attr = getattr(Consultation, column)

@@ -27,7 +27,7 @@ from consult.errors import (
     SelfPayNeedsConfirmation,
 )
 from consult.models import CHANNELS, Consultation
-from consult.text import clean_text
+from consult.text import as_id, clean_text
 from core import clock
 from core.crypto import encrypt
 from core.db import rowcount
@@ -92,20 +92,11 @@ def request_consultation(patient: User, req: ConsultationRequest, language: str
     return consultation
 
 
-def _insured_id(value: Any) -> int:
-    try:
-        insured_id = int(value)
-    except (TypeError, ValueError):
-        return 0
-    # No such row; and beyond the column's integers.
-    return insured_id if 0 < insured_id < 2**31 else 0
-
-
 def _checked(patient: User, req: ConsultationRequest) -> _Checked:
     """The request's fields, each error collected under its field; raises
     ConsultRefused ("Some fields need correcting.") with all of them."""
     errors: dict[str, list[str]] = {}
-    insured_id = _insured_id(req.insured_id)
+    insured_id = as_id(req.insured_id)
     channel = req.channel if req.channel in CHANNELS else None
     if channel is None:
         errors["channel"] = [_("Choose chat, audio or video.")]

@@ -7,6 +7,7 @@ features add to the history through :mod:`consult.hooks`. The room is
 from __future__ import annotations
 
 from flask import g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -21,7 +22,9 @@ from consult.errors import (
     OpenConsultationExists,
     RedFlagsNeedChoice,
     SelfPayNeedsConfirmation,
+    status_page,
 )
+from consult.text import as_cursor
 from core import clock
 from core.access import allow
 from core.unit import on_refusal
@@ -102,11 +105,17 @@ def new() -> str | Response:
     return redirect(url_for("consult.room", consultation_id=consultation.id))
 
 
+def _no_such_page(exc: ConsultRefused) -> ResponseReturnValue:
+    """A ``before`` that is not a consultation id: there is no such page (404)."""
+    return status_page(404)
+
+
 @bp.get("/history")
 @allow("patient")
+@on_refusal(_no_such_page)
 def history() -> str:
     """Every consultation of the account, newest first, a page at a time."""
-    before = request.args.get("before", type=int)
+    before = as_cursor(request.args.get("before"), "before", minimum=1)
     rows = past.history(current_user, before, HISTORY_PAGE + 1)
     more = len(rows) > HISTORY_PAGE
     rows = rows[:HISTORY_PAGE]

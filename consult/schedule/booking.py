@@ -64,7 +64,7 @@ def referring_consultation(doctor: User, consultation_id: int) -> Consultation:
 
 
 def _slot_of(req: BookingRequest) -> tuple[Specialty, int, datetime]:
-    specialty = db.session.get(Specialty, _as_int(req.specialty_id))
+    specialty = db.session.get(Specialty, as_id(req.specialty_id))
     if specialty is None or not specialty.active:
         msg = _("Choose a specialty.")
         raise ConsultRefused(msg, errors={"specialty_id": [msg]})
@@ -75,12 +75,7 @@ def _slot_of(req: BookingRequest) -> tuple[Specialty, int, datetime]:
     if starts_at is None or starts_at.tzinfo is None:
         msg = _("Choose a free time.")
         raise ConsultRefused(msg, errors={"starts_at": [msg]})
-    return specialty, _as_int(req.specialist_id), starts_at.astimezone(clock.now().tzinfo)
-
-
-def _as_int(value: Any) -> int:
-    number = as_id(value)
-    return number if number < 2**31 else 0
+    return specialty, as_id(req.specialist_id), starts_at.astimezone(clock.now().tzinfo)
 
 
 def book(doctor: User, consultation_id: int, req: BookingRequest) -> Appointment:
@@ -164,7 +159,7 @@ def _previously_shared(consultation_id: int, specialty_id: int) -> list[Document
 
 def _shared(consultation: Consultation, document_ids: tuple[Any, ...]) -> list[Document]:
     """The chosen documents, each one of the consultation's person and ready."""
-    ids = {_as_int(i) for i in document_ids} - {0}
+    ids = {as_id(i) for i in document_ids} - {0}
     if not ids:
         return []
     rows = list(db.session.scalars(select(Document).where(

@@ -19,6 +19,7 @@ from consult.blueprint import bp
 from consult.errors import ConsultRefused
 from consult.models import Specialty
 from consult.schedule.models import AvailabilityException, WorkingHours
+from consult.text import as_id
 from core import clock
 from core.access import allow
 from core.db import rowcount
@@ -114,7 +115,7 @@ def _change_availability() -> str | None:
     if action in ("remove_hours", "remove_exception"):
         model = WorkingHours if action == "remove_hours" else AvailabilityException
         done = rowcount(db.session.execute(delete(model).where(
-            model.id == form.get("id", type=int), model.doctor_id == current_user.id)))
+            model.id == as_id(form.get("id")), model.doctor_id == current_user.id)))
         if not done:
             return _("Nothing to remove.")
         audit.append("availability.removed", actor=current_user, details={"what": action})

@@ -25,6 +25,7 @@ from consult.errors import ConsultRefused, status_page
 from consult.models import Consultation, Specialty
 from consult.schedule import announce, appointments, booking, context, slots
 from consult.schedule.models import Appointment
+from consult.text import as_id
 from core import clock
 from core.access import allow
 from core.extensions import db
@@ -164,7 +165,7 @@ def _referral_page(consultation: Consultation, form: MultiDict[str, str],
                    errors: dict[str, list[str]]) -> str:
     """The referral form: the specialties, the chosen one's free slots by day, the
     patient's documents to share."""
-    specialty = db.session.get(Specialty, form.get("specialty_id", type=int) or 0)
+    specialty = db.session.get(Specialty, as_id(form.get("specialty_id")))
     free = slots.free_slots(specialty) if specialty is not None and specialty.active else []
     by_day: dict[object, list[slots.Slot]] = {}
     for slot in free:

@@ -315,7 +315,8 @@ def test_dates_are_calendar_days_in_almaty(audit_app, client, make_user):
 
 @pytest.mark.parametrize("query", ["date_from=10.03.2026", "date_to=soon",
                                    "action=drop.tables", "date_from=2026-03-11&date_to=2026-03-10",
-                                   "page=-1", "page=abc"])
+                                   "page=-1", "page=abc", "page=99999999999999999999",
+                                   "page=%D9%A3"])
 def test_bad_filter_values_are_explained_and_ignored(audit_app, client, query, make_user):
     operator = make_user("operator", email="op@insurer.kz")
     append("auth.sign_in", subject="user:SEEN")
