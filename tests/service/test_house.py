@@ -104,3 +104,36 @@ def test_commits_in_views_are_counted(tmp_path: Path, source: str, commits: int 
     root = _write(tmp_path, {"core/views.py": source})
     expected = [] if commits is None else [("core/views.py", commits, commits)]
     assert house.handler_commits(root) == expected
+
+
+FEATURES = ("duty", "calls", "schedule", "documents")
+ALLOWED_SIDEWAYS = {("schedule", "documents")}  # attaching documents to an appointment
+
+
+def _feature(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "consult" and parts[1] in FEATURES \
+        else None
+
+
+def test_consult_features_do_not_import_each_other() -> None:
+    """A consult feature imports the consult kernel, accounts, activation and core, never
+    another feature (schedule -> documents aside); the kernel imports no feature."""
+    crossings = []
+    for source, targets in house.import_graph(ROOT).items():
+        if not source.startswith("consult.") or source == "consult.wiring":
+            continue  # the wiring is where the features are plugged in
+        for target in targets:
+            pair = (_feature(source), _feature(target))
+            if pair[1] is not None and pair[0] != pair[1] and pair not in ALLOWED_SIDEWAYS:
+                crossings.append(f"{source} -> {target}")
+    assert crossings == []
+
+
+def test_routes_never_import_another_blueprints_routes() -> None:
+    """A route module is imported only by the wiring that registers it."""
+    importers = [f"{source} -> {target}" for source, targets in house.import_graph(ROOT).items()
+                 for target in targets
+                 if target.endswith(".routes") and not source.endswith(".wiring")
+                 and source != "service"]
+    assert importers == []
