@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from core.db import SAFE_METHODS, writing
 from core.extensions import db
+from core.i18n import safe_next
 from core.problems import is_api_request, problem, render_error_page
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -200,7 +201,7 @@ def refusal_response(exc: Refusal) -> ResponseReturnValue:
         # The 404 page itself: an abort() here would escape the error handler (a 500).
         return render_error_page(NotFound())
     flash(exc.detail, "error")
-    return redirect(_back())
+    return redirect(back())
 
 
 def _refusal_page(view: Callable[..., Any] | None) -> RefusalPage | None:
@@ -212,13 +213,13 @@ def _refusal_page(view: Callable[..., Any] | None) -> RefusalPage | None:
     return None
 
 
-def _back() -> str:
-    """Where the person came from, when that is a page of this site; else the home page."""
-    referrer = request.referrer or ""
-    parts = urlsplit(referrer)
-    if referrer and parts.netloc == request.host:
-        return parts.path + (f"?{parts.query}" if parts.query else "")
-    return "/"
+def back(default: str = "/") -> str:
+    """The page the person came from, when it is a page of this site (never another
+    host: :func:`core.i18n.safe_next`); else ``default``."""
+    parts = urlsplit(request.referrer or "")
+    if parts.netloc != request.host:
+        return default
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""), default)
 
 
 def init_app(app: Flask) -> None:

@@ -35,7 +35,7 @@ from core import clock
 from core.access import allow
 from core.extensions import csrf, limiter
 from core.problems import problem
-from core.unit import after_commit, on_refusal
+from core.unit import after_commit, back, on_refusal
 
 # The viewer shows this many pages of a PDF; the rest are in the download.
 VIEWER_PAGES = 50
@@ -59,17 +59,7 @@ def _upload_refused(exc: ConsultRefused) -> ResponseReturnValue:
     if _wants_json():
         return problem(exc.status, exc.detail, exc.detail, errors=exc.errors)
     flash(" ".join(m for msgs in exc.errors.values() for m in msgs) or exc.detail, "error")
-    return redirect(_back())
-
-
-def _back() -> str:
-    """The page the form was sent from, if it is one of ours; else the documents page."""
-    referrer = request.referrer or ""
-    if referrer.startswith(request.host_url):
-        path = "/" + referrer[len(request.host_url):]
-        if not path.startswith(("//", "/\\")):  # never another host, even scheme-relative
-            return path
-    return url_for("documents.index")
+    return redirect(back(url_for("documents.index")))
 
 
 @bp.post("/")

@@ -78,3 +78,16 @@ def test_the_connection_test_after_half_a_minute_idle_says_no_worker(
     clock.shift(timedelta(seconds=45))
     response = docs["pc"].post("/consult/check/offer", json={"sdp": "v=0", "type": "offer"})
     assert response.status_code == 503
+
+
+@pytest.mark.parametrize(("referrer", "expected"), [
+    ("http://localhost/consult/desk?x=1", "/consult/desk?x=1"),
+    ("http://evil.example/consult/desk", "/fallback"),
+    ("http://localhost//evil.example/", "/fallback"),
+    (None, "/fallback"),
+])
+def test_a_refusal_goes_back_only_to_a_page_of_this_site(app: Flask, referrer: str | None,
+                                                          expected: str) -> None:
+    headers = {"Referer": referrer} if referrer else {}
+    with app.test_request_context("/x", method="POST", headers=headers):
+        assert unit.back("/fallback") == expected
