@@ -5,7 +5,7 @@ the doctor's audited look at earlier consultations, the operator's figures."""
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -21,26 +21,10 @@ from core.crypto import encrypt
 from core.extensions import db
 from tests.fixtures.accounts import PASSWORD, code_for, sign_in
 from tests.fixtures.activation import ADULT_IIN_2, CHILD_IIN
-from tests.fixtures.consult import NO_RED_FLAGS_FORM, request_body
+from tests.fixtures.consult import ACTIVATED, NO_RED_FLAGS_FORM, request_body
 from tests.fixtures.servers import LiveServer
 
-ACTIVATED = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)  # 09:00 on 10 March in Almaty
-
-
-@pytest.fixture(autouse=True)
-def _english_and_relaxed_limits(app, client):
-    client.set_cookie("lang", "en")
-    app.config.update(RATELIMIT_LOGIN_ACCOUNT_IP="1000 per minute",
-                      RATELIMIT_LOGIN_ACCOUNT="1000 per minute",
-                      RATELIMIT_SECOND_FACTOR="1000 per minute")
-
-
-@pytest.fixture
-def patient(app, client, no_csrf, activated_patient):
-    clock.freeze(ACTIVATED)
-    user, insured = activated_patient(client)
-    sign_in(client, user)
-    return user, insured
+pytestmark = pytest.mark.usefixtures("english_and_relaxed_limits")
 
 
 def doctor_client(app, doctor):

@@ -7,7 +7,7 @@ and the activation confirmation's next step."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -20,26 +20,12 @@ from core import clock
 from core.extensions import db
 from tests.fixtures.accounts import sign_in
 from tests.fixtures.activation import ADULT_IIN_2, iin_for
-from tests.fixtures.consult import NO_RED_FLAGS_FORM, request_body
+from tests.fixtures.consult import ACTIVATED, NO_RED_FLAGS_FORM, request_body
 
-ACTIVATED = datetime(2026, 3, 10, 4, 0, tzinfo=UTC)  # 09:00 on 10 March in Almaty
 NO_RED_FLAGS_API = {name.removeprefix("flag_"): False for name in NO_RED_FLAGS_FORM}
 
 
-@pytest.fixture(autouse=True)
-def _english_and_relaxed_limits(app, client):
-    client.set_cookie("lang", "en")
-    app.config.update(RATELIMIT_LOGIN_ACCOUNT_IP="1000 per minute",
-                      RATELIMIT_LOGIN_ACCOUNT="1000 per minute",
-                      RATELIMIT_SECOND_FACTOR="1000 per minute")
-
-
-@pytest.fixture
-def patient(app, client, no_csrf, activated_patient):
-    clock.freeze(ACTIVATED)
-    user, insured = activated_patient(client)
-    sign_in(client, user)
-    return user, insured
+pytestmark = pytest.mark.usefixtures("english_and_relaxed_limits")
 
 
 def count() -> int:
